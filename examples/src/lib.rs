@@ -1,1 +1,0 @@
-//! Runnable programs for the spaces crates: the `spaces` CLI (`src/bin/spaces.rs`) and the quickstart (`src/bin/quickstart.rs`).
