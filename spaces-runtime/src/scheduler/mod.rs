@@ -1,0 +1,1 @@
+//! Placement of Spaces on a fleet of hosts (issue 7).
