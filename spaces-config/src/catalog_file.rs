@@ -56,7 +56,7 @@ fn price(value: &serde_yaml::Value, what: &str) -> Result<Decimal, Error> {
     let text = match value {
         serde_yaml::Value::String(s) => s.clone(),
         // serde_yaml prints a number with the shortest digits that read back to it, which for a
-        // price written with a few decimals are the digits written.
+        // price written with up to 15 significant digits is the written value.
         serde_yaml::Value::Number(n) => n.to_string(),
         other => {
             return Err(Error::CatalogInvalid(format!(
