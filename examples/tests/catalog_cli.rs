@@ -4,7 +4,10 @@
 use std::process::Command;
 
 fn spaces(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_spaces")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_spaces"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
@@ -12,10 +15,17 @@ fn catalog_json_is_exactly_the_seed() {
     let out = spaces(&["catalog", "--json"]);
     assert!(out.status.success());
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let hw = |id: &str, name: &str, vcpu: u32, mem: u32, disk: u32, gpu: serde_json::Value, price: &str| {
+    let hw = |id: &str,
+              name: &str,
+              vcpu: u32,
+              mem: u32,
+              disk: u32,
+              gpu: serde_json::Value,
+              price: &str| {
         serde_json::json!({"id": id, "name": name, "vcpu": vcpu, "memory_gb": mem, "disk_gb": disk, "gpu": gpu, "hourly_price": price})
     };
-    let gpu = |model: &str, mem: u32| serde_json::json!({"model": model, "count": 1, "memory_gb": mem});
+    let gpu =
+        |model: &str, mem: u32| serde_json::json!({"model": model, "count": 1, "memory_gb": mem});
     let null = serde_json::Value::Null;
     let expected = serde_json::json!({
         "hardware": [
@@ -41,7 +51,10 @@ fn catalog_table_and_yaml_file() {
     let out = spaces(&["catalog"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("a100-large") && text.contains("4.13") && text.contains("1000 GB"), "{text}");
+    assert!(
+        text.contains("a100-large") && text.contains("4.13") && text.contains("1000 GB"),
+        "{text}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("catalog.yaml");
@@ -51,7 +64,11 @@ fn catalog_table_and_yaml_file() {
     )
     .unwrap();
     let out = spaces(&["catalog", "--json", "--catalog", path.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["hardware"][0]["hourly_price"], "0.80");
 
@@ -62,7 +79,9 @@ fn catalog_table_and_yaml_file() {
 
 #[test]
 fn quickstart_shows_every_step() {
-    let out = Command::new(env!("CARGO_BIN_EXE_quickstart")).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_quickstart"))
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for needle in [
@@ -78,7 +97,13 @@ fn quickstart_shows_every_step() {
         "upgrade-only",
         "delete the storage first",
     ] {
-        assert!(text.contains(needle), "quickstart output lacks {needle:?}:\n{text}");
+        assert!(
+            text.contains(needle),
+            "quickstart output lacks {needle:?}:\n{text}"
+        );
     }
-    assert!(!text.contains("hf_example_not_a_real_token"), "a secret was printed");
+    assert!(
+        !text.contains("hf_example_not_a_real_token"),
+        "a secret was printed"
+    );
 }

@@ -90,12 +90,6 @@ impl Flavor {
     pub const FREE: Flavor = Flavor::CpuBasic;
 }
 
-impl Default for Flavor {
-    fn default() -> Self {
-        Flavor::CpuBasic
-    }
-}
-
 impl FromStr for Flavor {
     type Err = std::convert::Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

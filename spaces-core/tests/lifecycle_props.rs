@@ -19,7 +19,13 @@ fn arb_actor() -> impl Strategy<Value = Actor> {
 }
 
 fn arb_flavor() -> impl Strategy<Value = Flavor> {
-    prop::sample::select(Catalog::seed().hardware().iter().map(|h| h.id.clone()).collect::<Vec<_>>())
+    prop::sample::select(
+        Catalog::seed()
+            .hardware()
+            .iter()
+            .map(|h| h.id.clone())
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn arb_tier() -> impl Strategy<Value = StorageTier> {
@@ -57,8 +63,13 @@ fn arb_run() -> impl Strategy<Value = (Sdk, Vec<(Event, Actor, u64)>)> {
     (
         arb_sdk(),
         prop::collection::vec(
-            (arb_event(), arb_actor(), any::<u8>(), prop_oneof![0u64..120, 0u64..400_000]).prop_map(
-                |(event, random_actor, pick, dt)| {
+            (
+                arb_event(),
+                arb_actor(),
+                any::<u8>(),
+                prop_oneof![0u64..120, 0u64..400_000],
+            )
+                .prop_map(|(event, random_actor, pick, dt)| {
                     // Mostly the actor allowed to cause the event, sometimes anyone.
                     let actor = match (pick % 5, event.kind().allowed()) {
                         (0, _) | (_, Allowed::Anyone) => random_actor,
@@ -66,8 +77,7 @@ fn arb_run() -> impl Strategy<Value = (Sdk, Vec<(Event, Actor, u64)>)> {
                         (_, Allowed::Platform) => Actor::Platform,
                     };
                     (event, actor, dt)
-                },
-            ),
+                }),
             0..80,
         ),
     )

@@ -28,7 +28,11 @@ impl Walk {
         let effects = if t.effects.is_empty() {
             "nothing to do".to_owned()
         } else {
-            t.effects.iter().map(describe).collect::<Vec<_>>().join(", ")
+            t.effects
+                .iter()
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         let change = if t.from == t.to {
             format!("stays {}", t.to)
@@ -45,7 +49,10 @@ impl Walk {
 
     fn wait(&self, d: Duration, why: &str) {
         self.clock.advance(d);
-        println!("    ... {why} (clock now {})", clock_label(self.clock.now()));
+        println!(
+            "    ... {why} (clock now {})",
+            clock_label(self.clock.now())
+        );
     }
 }
 
@@ -73,19 +80,42 @@ fn run() -> Result<(), spaces_core::Error> {
     let id: SpaceId = "alice/flan-t5-demo".parse()?;
     let mut space = Space::new(id.clone(), Sdk::Gradio, Visibility::Public, clock.now());
     space.set_title("Flan-T5 demo");
-    space.set_secret("HF_TOKEN", Secret::new("hf_example_not_a_real_token"), None, clock.now())?;
+    space.set_secret(
+        "HF_TOKEN",
+        Secret::new("hf_example_not_a_real_token"),
+        None,
+        clock.now(),
+    )?;
     space.set_variable("MODEL_ID", "google/flan-t5-small")?;
 
-    println!("Space {id} (gradio) created; it will be served at https://{}", id.host());
+    println!(
+        "Space {id} (gradio) created; it will be served at https://{}",
+        id.host()
+    );
     println!("stage: {}\n", space.stage());
-    let mut w = Walk { clock, space, step: 0 };
+    let mut w = Walk {
+        clock,
+        space,
+        step: 0,
+    };
 
     let rev = Revision::new("3f9c2ab")?;
-    w.apply("owner pushes 3f9c2ab", Event::Push { revision: rev, repo: RepoCheck::Ready }, Actor::Owner)?;
+    w.apply(
+        "owner pushes 3f9c2ab",
+        Event::Push {
+            revision: rev,
+            repo: RepoCheck::Ready,
+        },
+        Actor::Owner,
+    )?;
     w.wait(Duration::from_secs(95), "the image builds");
     w.apply("build succeeds", Event::BuildSucceeded, Actor::Platform)?;
     w.wait(Duration::from_secs(12), "the app starts");
-    w.apply("health check answers 200", Event::AppHealthy, Actor::Platform)?;
+    w.apply(
+        "health check answers 200",
+        Event::AppHealthy,
+        Actor::Platform,
+    )?;
 
     let catalog = Catalog::seed();
     let env = AppEnvironment::for_space(&w.space, catalog.flavor(&Flavor::CpuBasic));
@@ -105,33 +135,85 @@ fn run() -> Result<(), spaces_core::Error> {
     w.wait(Duration::from_secs(48 * 3600), "nobody visits for 48 h");
     w.apply("idle timer fires", Event::IdleTimeout, Actor::Platform)?;
     w.wait(Duration::from_secs(7200), "two hours later");
-    w.apply("a visitor opens the app (wakes it)", Event::Visit, Actor::Visitor)?;
+    w.apply(
+        "a visitor opens the app (wakes it)",
+        Event::Visit,
+        Actor::Visitor,
+    )?;
     w.wait(Duration::from_secs(9), "cold start");
-    w.apply("health check answers 200", Event::AppHealthy, Actor::Platform)?;
+    w.apply(
+        "health check answers 200",
+        Event::AppHealthy,
+        Actor::Platform,
+    )?;
 
     w.apply("owner pauses", Event::Pause, Actor::Owner)?;
     w.wait(Duration::from_secs(3600), "an hour later");
-    w.apply("a visitor opens the app (paused: no wake)", Event::Visit, Actor::Visitor)?;
-    match w.space.apply(Event::Restart { factory_reboot: false }, Actor::Visitor, w.clock.now()) {
+    w.apply(
+        "a visitor opens the app (paused: no wake)",
+        Event::Visit,
+        Actor::Visitor,
+    )?;
+    match w.space.apply(
+        Event::Restart {
+            factory_reboot: false,
+        },
+        Actor::Visitor,
+        w.clock.now(),
+    ) {
         Err(e) => println!("    refused: {e}"),
         Ok(_) => println!("    (unexpected: a visitor restarted the Space)"),
     }
-    w.apply("owner restarts", Event::Restart { factory_reboot: false }, Actor::Owner)?;
+    w.apply(
+        "owner restarts",
+        Event::Restart {
+            factory_reboot: false,
+        },
+        Actor::Owner,
+    )?;
     w.wait(Duration::from_secs(10), "the app starts");
-    w.apply("health check answers 200", Event::AppHealthy, Actor::Platform)?;
+    w.apply(
+        "health check answers 200",
+        Event::AppHealthy,
+        Actor::Platform,
+    )?;
 
-    w.apply("owner attaches small storage (20 GB)", Event::RequestStorage(StorageTier::Small), Actor::Owner)?;
-    w.apply("health check answers 200", Event::AppHealthy, Actor::Platform)?;
-    w.apply("owner upgrades to medium storage (150 GB)", Event::RequestStorage(StorageTier::Medium), Actor::Owner)?;
-    w.apply("health check answers 200", Event::AppHealthy, Actor::Platform)?;
+    w.apply(
+        "owner attaches small storage (20 GB)",
+        Event::RequestStorage(StorageTier::Small),
+        Actor::Owner,
+    )?;
+    w.apply(
+        "health check answers 200",
+        Event::AppHealthy,
+        Actor::Platform,
+    )?;
+    w.apply(
+        "owner upgrades to medium storage (150 GB)",
+        Event::RequestStorage(StorageTier::Medium),
+        Actor::Owner,
+    )?;
+    w.apply(
+        "health check answers 200",
+        Event::AppHealthy,
+        Actor::Platform,
+    )?;
     println!("    owner asks to go back to small storage:");
-    match w.space.apply(Event::RequestStorage(StorageTier::Small), Actor::Owner, w.clock.now()) {
+    match w.space.apply(
+        Event::RequestStorage(StorageTier::Small),
+        Actor::Owner,
+        w.clock.now(),
+    ) {
         Err(e) => println!("    refused: {e}"),
         Ok(_) => println!("    (unexpected: the downgrade was accepted)"),
     }
     println!(
         "    storage still {}; stage still {}",
-        w.space.lifecycle().storage().map(|t| t.as_str()).unwrap_or("none"),
+        w.space
+            .lifecycle()
+            .storage()
+            .map(|t| t.as_str())
+            .unwrap_or("none"),
         w.space.stage()
     );
     println!("\nDone: every step above came from spaces_core::Lifecycle::step on a manual clock.");
