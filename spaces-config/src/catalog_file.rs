@@ -69,7 +69,9 @@ fn price(value: &serde_yaml::Value, what: &str) -> Result<Decimal, Error> {
         .parse()
         .map_err(|_| Error::CatalogInvalid(format!("{what}: `{text}` is not a decimal price")))?;
     if d.is_sign_negative() {
-        return Err(Error::CatalogInvalid(format!("{what}: price {d} is negative")));
+        return Err(Error::CatalogInvalid(format!(
+            "{what}: price {d} is negative"
+        )));
     }
     Ok(d)
 }
@@ -148,12 +150,24 @@ storage:
     #[test]
     fn bad_files_say_where() {
         let err = parse_catalog("hardware:\n  - { id: x, vcpu: two }\n").unwrap_err();
-        assert!(matches!(err, Error::CatalogSyntax { location: Some((2, _)), .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::CatalogSyntax {
+                    location: Some((2, _)),
+                    ..
+                }
+            ),
+            "{err}"
+        );
         let err = parse_catalog(
             "hardware:\n  - { id: x, name: X, vcpu: 1, memory_gb: 1, disk_gb: 1, hourly_price: cheap }\n",
         )
         .unwrap_err();
-        assert!(err.to_string().contains("`cheap` is not a decimal price"), "{err}");
+        assert!(
+            err.to_string().contains("`cheap` is not a decimal price"),
+            "{err}"
+        );
         let err = parse_catalog(
             "hardware: []\nstorage:\n  - { tier: huge, size_gb: 1, monthly_price: 1 }\n",
         )

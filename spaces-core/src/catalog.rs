@@ -46,12 +46,18 @@ impl Catalog {
             }
             if h.vcpu == 0 || h.memory_gb == 0 {
                 return Err(Error::InvalidCatalog {
-                    problem: format!("flavor `{}` must have at least 1 vCPU and 1 GB of memory", h.id),
+                    problem: format!(
+                        "flavor `{}` must have at least 1 vCPU and 1 GB of memory",
+                        h.id
+                    ),
                 });
             }
             if h.gpu.as_ref().is_some_and(|g| g.count == 0) {
                 return Err(Error::InvalidCatalog {
-                    problem: format!("flavor `{}` lists a GPU with count 0 (omit `gpu` instead)", h.id),
+                    problem: format!(
+                        "flavor `{}` lists a GPU with count 0 (omit `gpu` instead)",
+                        h.id
+                    ),
                 });
             }
         }
@@ -100,11 +106,51 @@ impl Catalog {
         let hardware = vec![
             cpu_basic,
             hw(Flavor::CpuUpgrade, "CPU Upgrade", 8, 32, 50, None, 3),
-            hw(Flavor::T4Small, "Nvidia T4 - small", 4, 15, 50, Some((GpuModel::T4, 16)), 6),
-            hw(Flavor::T4Medium, "Nvidia T4 - medium", 8, 30, 100, Some((GpuModel::T4, 16)), 9),
-            hw(Flavor::A10gSmall, "Nvidia A10G - small", 4, 15, 110, Some((GpuModel::A10G, 24)), 105),
-            hw(Flavor::A10gLarge, "Nvidia A10G - large", 12, 46, 200, Some((GpuModel::A10G, 24)), 315),
-            hw(Flavor::A100Large, "Nvidia A100 - large", 12, 142, 1000, Some((GpuModel::A100, 80)), 413),
+            hw(
+                Flavor::T4Small,
+                "Nvidia T4 - small",
+                4,
+                15,
+                50,
+                Some((GpuModel::T4, 16)),
+                6,
+            ),
+            hw(
+                Flavor::T4Medium,
+                "Nvidia T4 - medium",
+                8,
+                30,
+                100,
+                Some((GpuModel::T4, 16)),
+                9,
+            ),
+            hw(
+                Flavor::A10gSmall,
+                "Nvidia A10G - small",
+                4,
+                15,
+                110,
+                Some((GpuModel::A10G, 24)),
+                105,
+            ),
+            hw(
+                Flavor::A10gLarge,
+                "Nvidia A10G - large",
+                12,
+                46,
+                200,
+                Some((GpuModel::A10G, 24)),
+                315,
+            ),
+            hw(
+                Flavor::A100Large,
+                "Nvidia A100 - large",
+                12,
+                142,
+                1000,
+                Some((GpuModel::A100, 80)),
+                413,
+            ),
         ];
         let storage = vec![
             StorageSpec {
@@ -188,7 +234,9 @@ mod tests {
                     h.vcpu,
                     h.memory_gb,
                     h.disk_gb,
-                    h.gpu.as_ref().map(|g| (g.model.as_str().to_owned(), g.count, g.memory_gb)),
+                    h.gpu
+                        .as_ref()
+                        .map(|g| (g.model.as_str().to_owned(), g.count, g.memory_gb)),
                     h.hourly_price,
                 )
             })
@@ -203,10 +251,21 @@ mod tests {
                 ("t4-medium".into(), 8, 30, 100, g("T4", 16), dec!(0.09)),
                 ("a10g-small".into(), 4, 15, 110, g("A10G", 24), dec!(1.05)),
                 ("a10g-large".into(), 12, 46, 200, g("A10G", 24), dec!(3.15)),
-                ("a100-large".into(), 12, 142, 1000, g("A100", 80), dec!(4.13)),
+                (
+                    "a100-large".into(),
+                    12,
+                    142,
+                    1000,
+                    g("A100", 80),
+                    dec!(4.13)
+                ),
             ]
         );
-        let storage: Vec<_> = c.storage().iter().map(|s| (s.tier, s.size_gb, s.monthly_price)).collect();
+        let storage: Vec<_> = c
+            .storage()
+            .iter()
+            .map(|s| (s.tier, s.size_gb, s.monthly_price))
+            .collect();
         assert_eq!(
             storage,
             vec![
@@ -215,7 +274,10 @@ mod tests {
                 (StorageTier::Large, 1000, dec!(100)),
             ]
         );
-        assert_eq!(Catalog::new(c.hardware().to_vec(), c.storage().to_vec()).unwrap(), c);
+        assert_eq!(
+            Catalog::new(c.hardware().to_vec(), c.storage().to_vec()).unwrap(),
+            c
+        );
     }
 
     #[test]
@@ -230,6 +292,9 @@ mod tests {
         let c = Catalog::seed();
         let mut hw = c.hardware().to_vec();
         hw.push(hw[0].clone());
-        assert!(matches!(Catalog::new(hw, vec![]), Err(Error::InvalidCatalog { .. })));
+        assert!(matches!(
+            Catalog::new(hw, vec![]),
+            Err(Error::InvalidCatalog { .. })
+        ));
     }
 }

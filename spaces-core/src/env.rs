@@ -108,8 +108,10 @@ impl AppEnvironment {
             env.plain(name.as_str(), value);
         }
         for (name, entry) in space.secrets() {
-            env.entries
-                .push((name.as_str().to_owned(), EnvValue::Secret(entry.value.clone())));
+            env.entries.push((
+                name.as_str().to_owned(),
+                EnvValue::Secret(entry.value.clone()),
+            ));
         }
         env
     }

@@ -43,7 +43,9 @@ impl std::fmt::Display for IdRule {
             IdRule::MissingOwner => f.write_str("a Space id is `owner/name`, with both parts"),
             IdRule::TooManySlashes => f.write_str("a Space id has exactly one `/`"),
             IdRule::EmptyPart => f.write_str("the owner and the name must not be empty"),
-            IdRule::TooLong { len } => write!(f, "a part is {len} characters long; at most 96 are allowed"),
+            IdRule::TooLong { len } => {
+                write!(f, "a part is {len} characters long; at most 96 are allowed")
+            }
             IdRule::BadCharacter { found } => write!(
                 f,
                 "{found:?} is not allowed: use ASCII letters, digits, `_`, `.` and `-`"
@@ -123,7 +125,9 @@ pub enum Error {
         input: String,
     },
     /// A variable or secret name that is not `[A-Za-z_][A-Za-z0-9_]*`.
-    #[error("invalid variable name `{name}`: use letters, digits and `_`, not starting with a digit")]
+    #[error(
+        "invalid variable name `{name}`: use letters, digits and `_`, not starting with a digit"
+    )]
     InvalidEnvName {
         /// The name.
         name: String,

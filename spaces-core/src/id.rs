@@ -176,7 +176,13 @@ mod tests {
 
     #[test]
     fn valid_ids_from_the_spec() {
-        for ok in ["foo/bar", "Foo-BAR_foo.bar123/x", "_x/_x", "a/b", "alice/i-like-flan"] {
+        for ok in [
+            "foo/bar",
+            "Foo-BAR_foo.bar123/x",
+            "_x/_x",
+            "a/b",
+            "alice/i-like-flan",
+        ] {
             assert!(SpaceId::new(ok).is_ok(), "{ok} should be valid");
         }
         let long = "a".repeat(96);

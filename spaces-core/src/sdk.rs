@@ -74,7 +74,9 @@ impl FromStr for Sdk {
         Sdk::ALL
             .into_iter()
             .find(|sdk| sdk.as_str() == s)
-            .ok_or_else(|| Error::UnknownSdk { input: s.to_owned() })
+            .ok_or_else(|| Error::UnknownSdk {
+                input: s.to_owned(),
+            })
     }
 }
 
@@ -94,7 +96,11 @@ pub enum Visibility {
 
 impl Visibility {
     /// Every visibility, in wire order.
-    pub const ALL: [Visibility; 3] = [Visibility::Public, Visibility::Private, Visibility::Protected];
+    pub const ALL: [Visibility; 3] = [
+        Visibility::Public,
+        Visibility::Private,
+        Visibility::Protected,
+    ];
 
     /// The wire string.
     pub const fn as_str(self) -> &'static str {
@@ -118,7 +124,9 @@ impl FromStr for Visibility {
         Visibility::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| Error::UnknownVisibility { input: s.to_owned() })
+            .ok_or_else(|| Error::UnknownVisibility {
+                input: s.to_owned(),
+            })
     }
 }
 
@@ -136,7 +144,10 @@ mod tests {
         assert_eq!(Sdk::Static.default_app_file(), "index.html");
         assert!(Sdk::Streamlit.is_deprecated());
         assert!(!Sdk::Static.has_runtime());
-        assert!(matches!("flask".parse::<Sdk>(), Err(Error::UnknownSdk { .. })));
+        assert!(matches!(
+            "flask".parse::<Sdk>(),
+            Err(Error::UnknownSdk { .. })
+        ));
     }
 
     #[test]

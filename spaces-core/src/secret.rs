@@ -74,10 +74,9 @@ impl EnvName {
     pub fn new(name: &str) -> Result<Self, Error> {
         let valid = !name.is_empty()
             && name.len() <= 256
-            && name
-                .bytes()
-                .enumerate()
-                .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+            && name.bytes().enumerate().all(|(i, b)| {
+                b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit())
+            });
         if valid {
             Ok(EnvName(name.to_owned()))
         } else {

@@ -76,7 +76,12 @@ impl Space {
 
     /// Applies an event through [`Lifecycle::step`]. On a refusal the Space is unchanged and the
     /// error names the Space, its stage, the event and the reason.
-    pub fn apply(&mut self, event: Event, actor: Actor, now: Timestamp) -> Result<Transition, Error> {
+    pub fn apply(
+        &mut self,
+        event: Event,
+        actor: Actor,
+        now: Timestamp,
+    ) -> Result<Transition, Error> {
         let step = self
             .lifecycle
             .step(&event, actor, now)

@@ -70,7 +70,10 @@ impl Stage {
     pub fn is_billable(&self) -> bool {
         matches!(
             self,
-            Stage::AppStarting | Stage::Running | Stage::RunningBuilding | Stage::RunningAppStarting
+            Stage::AppStarting
+                | Stage::Running
+                | Stage::RunningBuilding
+                | Stage::RunningAppStarting
         )
     }
 
@@ -144,9 +147,19 @@ mod tests {
         assert_eq!(
             wires,
             [
-                "NO_APP_FILE", "CONFIG_ERROR", "BUILDING", "BUILD_ERROR", "APP_STARTING", "RUNNING",
-                "RUNNING_BUILDING", "RUNNING_APP_STARTING", "RUNTIME_ERROR", "PAUSED", "SLEEPING",
-                "STOPPED", "DELETING"
+                "NO_APP_FILE",
+                "CONFIG_ERROR",
+                "BUILDING",
+                "BUILD_ERROR",
+                "APP_STARTING",
+                "RUNNING",
+                "RUNNING_BUILDING",
+                "RUNNING_APP_STARTING",
+                "RUNTIME_ERROR",
+                "PAUSED",
+                "SLEEPING",
+                "STOPPED",
+                "DELETING"
             ]
         );
         for s in Stage::KNOWN {
@@ -157,8 +170,20 @@ mod tests {
 
     #[test]
     fn billable_stages() {
-        let billable: Vec<_> = Stage::KNOWN.iter().filter(|s| s.is_billable()).map(Stage::as_str).collect();
-        assert_eq!(billable, ["APP_STARTING", "RUNNING", "RUNNING_BUILDING", "RUNNING_APP_STARTING"]);
+        let billable: Vec<_> = Stage::KNOWN
+            .iter()
+            .filter(|s| s.is_billable())
+            .map(Stage::as_str)
+            .collect();
+        assert_eq!(
+            billable,
+            [
+                "APP_STARTING",
+                "RUNNING",
+                "RUNNING_BUILDING",
+                "RUNNING_APP_STARTING"
+            ]
+        );
         assert!(!Stage::from_wire("NEW_THING").is_billable());
     }
 }

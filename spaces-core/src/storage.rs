@@ -50,7 +50,9 @@ impl FromStr for StorageTier {
         StorageTier::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| Error::UnknownStorageTier { input: s.to_owned() })
+            .ok_or_else(|| Error::UnknownStorageTier {
+                input: s.to_owned(),
+            })
     }
 }
 
@@ -131,10 +133,7 @@ pub fn storage_request(
             from: h,
             to: requested,
         }),
-        Some(h) => Err(Error::StorageDowngrade {
-            held: h,
-            requested,
-        }),
+        Some(h) => Err(Error::StorageDowngrade { held: h, requested }),
     }
 }
 
@@ -145,14 +144,29 @@ mod tests {
 
     #[test]
     fn upgrade_only() {
-        assert_eq!(storage_request(None, Medium).unwrap(), StorageChange::Attach(Medium));
-        assert_eq!(storage_request(Some(Medium), Medium).unwrap(), StorageChange::Unchanged(Medium));
+        assert_eq!(
+            storage_request(None, Medium).unwrap(),
+            StorageChange::Attach(Medium)
+        );
+        assert_eq!(
+            storage_request(Some(Medium), Medium).unwrap(),
+            StorageChange::Unchanged(Medium)
+        );
         assert_eq!(
             storage_request(Some(Small), Medium).unwrap(),
-            StorageChange::Upgrade { from: Small, to: Medium }
+            StorageChange::Upgrade {
+                from: Small,
+                to: Medium
+            }
         );
         let err = storage_request(Some(Large), Medium).unwrap_err();
-        assert_eq!(err, Error::StorageDowngrade { held: Large, requested: Medium });
+        assert_eq!(
+            err,
+            Error::StorageDowngrade {
+                held: Large,
+                requested: Medium
+            }
+        );
         let msg = err.to_string();
         assert!(msg.contains("delete"), "{msg}");
         assert!(msg.contains("loses"), "{msg}");

@@ -73,7 +73,12 @@ pub fn run(args: Args) -> ExitCode {
     println!();
     println!("{:<14} {:>8} {:>9}", "STORAGE", "SIZE", "$/MONTH");
     for s in catalog.storage() {
-        println!("{:<14} {:>5} GB {:>9}", s.tier.as_str(), s.size_gb, s.monthly_price);
+        println!(
+            "{:<14} {:>5} GB {:>9}",
+            s.tier.as_str(),
+            s.size_gb,
+            s.monthly_price
+        );
     }
     ExitCode::SUCCESS
 }
