@@ -45,6 +45,21 @@ impl Revision {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Revision {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Revision {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Revision::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Display for Revision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -53,6 +68,7 @@ impl fmt::Display for Revision {
 
 /// What the platform found in a pushed revision before building it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum RepoCheck {
     /// An app file and a usable configuration: build it.
     Ready,
@@ -106,6 +122,9 @@ pub enum Event {
     DeleteStorage(DataLossAck),
     /// The platform stopped the Space (e.g. suspended after repeated runtime errors).
     Suspend,
+    /// The instance vanished through no fault of the app (its host or the supervisor restarted):
+    /// the Space sleeps and wakes on the next visit (platform).
+    InstanceLost,
     /// The owner deleted the Space (with its storage).
     Delete,
 }
@@ -129,6 +148,7 @@ pub enum EventKind {
     RequestStorage,
     DeleteStorage,
     Suspend,
+    InstanceLost,
     Delete,
 }
 
@@ -151,6 +171,7 @@ impl EventKind {
             EventKind::RequestStorage => "storage request",
             EventKind::DeleteStorage => "storage delete",
             EventKind::Suspend => "suspend",
+            EventKind::InstanceLost => "instance lost",
             EventKind::Delete => "delete",
         }
     }
@@ -173,7 +194,8 @@ impl EventKind {
             | EventKind::AppCrashed
             | EventKind::StartupTimedOut
             | EventKind::IdleTimeout
-            | EventKind::Suspend => Allowed::Platform,
+            | EventKind::Suspend
+            | EventKind::InstanceLost => Allowed::Platform,
         }
     }
 
@@ -227,6 +249,7 @@ impl Event {
             Event::RequestStorage(_) => EventKind::RequestStorage,
             Event::DeleteStorage(_) => EventKind::DeleteStorage,
             Event::Suspend => EventKind::Suspend,
+            Event::InstanceLost => EventKind::InstanceLost,
             Event::Delete => EventKind::Delete,
         }
     }

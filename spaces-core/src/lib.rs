@@ -68,7 +68,8 @@ pub use event::{Actor, Allowed, Event, EventKind, RepoCheck, Revision};
 pub use hardware::{Flavor, GpuModel, GpuSpec, HardwareSpec, OtherFlavor};
 pub use id::{SpaceId, MAX_PART_LEN, SPACE_HOST_DOMAIN};
 pub use lifecycle::{
-    Effect, Lifecycle, Refusal, Step, CPU_BASIC_SLEEP_TIME, DEFAULT_STARTUP_TIMEOUT,
+    Effect, Lifecycle, LifecycleSnapshot, Refusal, Step, CPU_BASIC_SLEEP_TIME,
+    DEFAULT_STARTUP_TIMEOUT,
 };
 pub use sdk::{Sdk, Visibility, DEFAULT_APP_PORT};
 pub use secret::{EnvName, Secret, SecretEntry};

@@ -28,6 +28,8 @@
 //!   flavor; elsewhere it is recorded and used at the next start. Storage attach, upgrade or delete
 //!   restarts an instance that was up, so that `/data` is mounted (or unmounted).
 //! - Suspend (platform) → `STOPPED`, which needs a restart (or a push).
+//! - Instance lost (platform: the host or the supervisor restarted under a running app) →
+//!   `SLEEPING`, so that the next visit starts it again; a build lost with it is started again.
 //! - Delete → `DELETING`, which deletes the storage; nothing leaves `DELETING`.
 //! - Static Spaces have no runtime controls (pause, restart, hardware, sleep time, storage) and
 //!   never get hardware.
@@ -184,6 +186,27 @@ pub struct Lifecycle {
     last_activity: Timestamp,
 }
 
+/// A plain copy of a [`Lifecycle`], for saving state and restoring it ([`Lifecycle::restore`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[allow(missing_docs)]
+pub struct LifecycleSnapshot {
+    pub sdk: Sdk,
+    pub stage: Stage,
+    pub requested_hardware: Option<Flavor>,
+    pub current_hardware: Option<Flavor>,
+    pub storage: Option<StorageTier>,
+    /// Seconds.
+    pub custom_sleep_time_secs: Option<u64>,
+    /// Seconds.
+    pub startup_timeout_secs: u64,
+    pub revision: Option<Revision>,
+    pub repo: RepoCheck,
+    pub image_ready: bool,
+    pub stage_since: Timestamp,
+    pub last_activity: Timestamp,
+}
+
 /// The result of a successful [`Lifecycle::step`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Step {
@@ -216,6 +239,50 @@ impl Lifecycle {
     pub fn with_startup_timeout(mut self, timeout: Duration) -> Self {
         self.startup_timeout = timeout;
         self
+    }
+
+    /// A plain copy of the state, for saving.
+    pub fn snapshot(&self) -> LifecycleSnapshot {
+        LifecycleSnapshot {
+            sdk: self.sdk,
+            stage: self.stage.clone(),
+            requested_hardware: self.requested_hardware.clone(),
+            current_hardware: self.current_hardware.clone(),
+            storage: self.storage,
+            custom_sleep_time_secs: self.custom_sleep_time.map(|d| d.as_secs()),
+            startup_timeout_secs: self.startup_timeout.as_secs(),
+            revision: self.revision.clone(),
+            repo: self.repo.clone(),
+            image_ready: self.image_ready,
+            stage_since: self.stage_since,
+            last_activity: self.last_activity,
+        }
+    }
+
+    /// Restores a saved state, checking the invariants `step` keeps: a known stage, no hardware
+    /// on static Spaces, current hardware only while an instance is up, never `Unknown` stages.
+    pub fn restore(s: LifecycleSnapshot) -> Result<Lifecycle, Refusal> {
+        let static_with_hw = !s.sdk.has_runtime() && s.requested_hardware.is_some();
+        let hw_mismatch =
+            s.current_hardware.is_some() != (s.stage.has_instance() && s.sdk.has_runtime());
+        let no_hw = s.sdk.has_runtime() && s.requested_hardware.is_none();
+        if !s.stage.is_known() || static_with_hw || hw_mismatch || no_hw {
+            return Err(Refusal::WrongStage);
+        }
+        Ok(Lifecycle {
+            sdk: s.sdk,
+            stage: s.stage,
+            requested_hardware: s.requested_hardware,
+            current_hardware: s.current_hardware,
+            storage: s.storage,
+            custom_sleep_time: s.custom_sleep_time_secs.map(Duration::from_secs),
+            startup_timeout: Duration::from_secs(s.startup_timeout_secs),
+            revision: s.revision,
+            repo: s.repo,
+            image_ready: s.image_ready,
+            stage_since: s.stage_since,
+            last_activity: s.last_activity,
+        })
     }
 
     /// The SDK.
@@ -504,6 +571,14 @@ impl Lifecycle {
                 fx.insert(at, Effect::DeleteVolume);
                 to
             }
+            Event::InstanceLost => match stage {
+                Stage::AppStarting | Stage::Running | Stage::RunningAppStarting => Stage::Sleeping,
+                Stage::RunningBuilding => {
+                    fx.push(Effect::Build { no_cache: false });
+                    Stage::Building
+                }
+                _ => return Err(Refusal::WrongStage),
+            },
             Event::Suspend => match stage {
                 Stage::Paused | Stage::Stopped => return Err(Refusal::WrongStage),
                 _ => {

@@ -54,6 +54,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         3 => arb_tier().prop_map(Event::RequestStorage),
         3 => Just(Event::DeleteStorage(DataLossAck::i_understand_all_data_is_lost())),
         3 => Just(Event::Suspend),
+        1 => Just(Event::InstanceLost),
         1 => Just(Event::Delete),
     ]
 }
@@ -152,13 +153,17 @@ proptest! {
                 );
             }
 
+            // Saving and restoring the state gives the same state.
+            let restored = Lifecycle::restore(space.lifecycle().snapshot());
+            prop_assert_eq!(restored.as_ref(), Ok(space.lifecycle()));
+
             // Nothing leaves DELETING.
             if *before.stage() == Stage::Deleting {
                 prop_assert_eq!(&after_stage, &Stage::Deleting);
             }
 
             // Sleeping happens only after the sleep time of the hardware.
-            if after_stage == Stage::Sleeping && *before.stage() != Stage::Sleeping {
+            if result.is_ok() && after_stage == Stage::Sleeping && matches!(event, Event::IdleTimeout) {
                 let sleep = before.lifecycle().sleep_time();
                 prop_assert!(sleep.is_some());
                 let idle = elapsed(before.lifecycle().last_activity(), now);
