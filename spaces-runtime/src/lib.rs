@@ -1,9 +1,37 @@
 //! # spaces-runtime
 //!
-//! Where Spaces run. Will hold the object-safe async `Runtime` trait with its conformance suite,
-//! the embedded local runtime, the Docker and NVIDIA backends (behind features), and the lifecycle
-//! supervisor that drives Spaces with a runtime and a clock (issues 5 and 6).
+//! Where Spaces run.
 //!
-//! Already here: [`scheduler`], pure synchronous placement of Spaces on a fleet of hosts.
+//! - [`Runtime`]: one small object-safe async trait that every backend implements (build a
+//!   revision, start an instance with env, resources, a port and a `/data` volume, report state,
+//!   stream logs, stop, remove images, delete volumes). Callers hold `Arc<dyn Runtime>`.
+//! - [`LocalRuntime`]: the embedded default, always compiled: static Spaces served in-process,
+//!   Python Spaces as child processes, no container engine.
+//! - [`conformance`] (feature `conformance`): the suite every backend must pass.
+//! - [`wait_healthy`] / [`http_get`]: health is an HTTP GET answering below 500.
+//! - [`scheduler`]: pure placement of Spaces on a fleet of hosts.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use spaces_runtime::{LocalRuntime, Runtime};
+//!
+//! let runtime: Arc<dyn Runtime> = Arc::new(LocalRuntime::new("/tmp/spaces-local")?);
+//! assert_eq!(runtime.name(), "local");
+//! # Ok::<(), spaces_runtime::Error>(())
+//! ```
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+mod error;
+mod health;
+mod local;
+mod runtime;
 pub mod scheduler;
+
+pub use error::Error;
+pub use health::{http_get, is_healthy, wait_healthy, HttpResponse};
+pub use local::LocalRuntime;
+pub use runtime::{
+    BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState, LogLine,
+    LogSource, LogStream, Runtime, VolumeSpec,
+};
