@@ -1,0 +1,54 @@
+//! [`Value`]: a front-matter value without positions, as written. Keys outside the reference are
+//! kept as values so that writing a config back loses nothing.
+
+use crate::node::{Node, NodeKind, ScalarStyle};
+
+/// A YAML value as written, without its place in the file.
+///
+/// ```
+/// use spaces_config::Value;
+/// let v = Value::Seq(vec![Value::plain("3.10"), Value::string("a: b")]);
+/// assert_eq!(v, Value::Seq(vec![Value::Plain("3.10".into()), Value::Str("a: b".into())]));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// An unquoted scalar, with its text (`3.10`, `true`, `gradio`; empty for no value).
+    Plain(String),
+    /// A quoted or block scalar: always a string.
+    Str(String),
+    /// A list.
+    Seq(Vec<Value>),
+    /// A mapping, in written order.
+    Map(Vec<(Value, Value)>),
+}
+
+impl Value {
+    /// An unquoted scalar. Its text must be a valid plain YAML scalar (`true`, `7860`, `gradio`).
+    pub fn plain(text: impl Into<String>) -> Value {
+        Value::Plain(text.into())
+    }
+
+    /// A string, written quoted when needed.
+    pub fn string(text: impl Into<String>) -> Value {
+        Value::Str(text.into())
+    }
+}
+
+impl From<&Node> for Value {
+    fn from(node: &Node) -> Value {
+        match &node.kind {
+            NodeKind::Scalar {
+                text,
+                style: ScalarStyle::Plain,
+            } => Value::Plain(text.clone()),
+            NodeKind::Scalar { text, .. } => Value::Str(text.clone()),
+            NodeKind::Seq(items) => Value::Seq(items.iter().map(Value::from).collect()),
+            NodeKind::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| (Value::from(k), Value::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
