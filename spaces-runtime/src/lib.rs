@@ -22,6 +22,8 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+#[cfg(feature = "docker")]
+pub mod docker;
 mod error;
 mod health;
 mod local;

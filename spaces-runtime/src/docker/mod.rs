@@ -1,0 +1,1 @@
+//! The Docker backend (issue 6), behind the `docker` feature.
