@@ -105,13 +105,6 @@ pub enum Refusal {
         /// The sleep time.
         sleep_time: Duration,
     },
-    /// The startup timeout has not passed yet.
-    StartupNotTimedOut {
-        /// Time spent starting so far.
-        starting_for: Duration,
-        /// The Space's startup timeout.
-        timeout: Duration,
-    },
     /// Free `cpu-basic` hardware sleeps after a fixed 48 h.
     SleepTimeFixed,
     /// A sleep time must be longer than zero.
@@ -147,15 +140,6 @@ impl fmt::Display for Refusal {
                 "idle for {}s only, the sleep time is {}s",
                 idle.as_secs(),
                 sleep_time.as_secs()
-            ),
-            Refusal::StartupNotTimedOut {
-                starting_for,
-                timeout,
-            } => write!(
-                f,
-                "starting for {}s only, the startup timeout is {}s",
-                starting_for.as_secs(),
-                timeout.as_secs()
             ),
             Refusal::SleepTimeFixed => f.write_str(
                 "the sleep time of free cpu-basic hardware is fixed at 48 h; upgrade the hardware to set your own",
@@ -448,14 +432,9 @@ impl Lifecycle {
                 _ => return Err(Refusal::WrongStage),
             },
             Event::StartupTimedOut => match stage {
+                // The platform measured the timeout (with its own timer: a runtime waits for health
+                // in real time even when the lifecycle's clock is a manual one).
                 Stage::AppStarting | Stage::RunningAppStarting => {
-                    let starting_for = elapsed(self.stage_since, now);
-                    if starting_for < self.startup_timeout {
-                        return Err(Refusal::StartupNotTimedOut {
-                            starting_for,
-                            timeout: self.startup_timeout,
-                        });
-                    }
                     fx.push(Effect::StopInstance);
                     Stage::RuntimeError
                 }
