@@ -141,8 +141,8 @@ pub enum Error {
         /// The item.
         item: String,
     },
-    /// Reading a usage log failed.
-    #[error("cannot read the usage log: {0}")]
+    /// Reading a usage log or writing an export failed.
+    #[error("i/o error: {0}")]
     Io(#[from] std::io::Error),
     /// The ledger's database failed.
     #[cfg(feature = "ledger")]
