@@ -415,19 +415,8 @@ impl Validator {
                         self.warn(key, node, "sdk streamlit is deprecated on the Hub: it still runs, but new Spaces should use gradio, or docker with Streamlit inside".to_owned());
                     }
                 }
-                "sdk_version" => {
-                    if let Some(t) = self.text(key, node) {
-                        match SdkVersion::parse(t) {
-                            Some(v) => c.sdk_version = Some(v),
-                            None => self.error(
-                                key,
-                                node,
-                                format!("sdk_version {t:?} is not a version"),
-                                SdkVersion::EXPECTED.to_owned(),
-                            ),
-                        }
-                    }
-                }
+                // Checked once the SDK is known: on docker and static any value is only a warning.
+                "sdk_version" => {}
                 "python_version" => {
                     if let Some(t) = self.text(key, node) {
                         match PythonVersion::parse(t) {
@@ -666,6 +655,20 @@ impl Validator {
             return None;
         };
         c.sdk = sdk;
+        if let (Some(node), Sdk::Gradio | Sdk::Streamlit) = (at.get("sdk_version"), sdk) {
+            let key = "sdk_version";
+            if let Some(t) = self.text(key, node) {
+                match SdkVersion::parse(t) {
+                    Some(v) => c.sdk_version = Some(v),
+                    None => self.error(
+                        key,
+                        node,
+                        format!("sdk_version {t:?} is not a version"),
+                        SdkVersion::EXPECTED.to_owned(),
+                    ),
+                }
+            }
+        }
         self.cross_checks(&c, &at);
         Some(c)
     }
