@@ -1,24 +1,92 @@
-//! `spaces bill`: price a usage log for a month (issue 4 fills this in).
+//! `spaces bill`: price a usage log (or a ledger) for one calendar month.
+//!
+//! Prints the invoice JSON of billing.md on stdout and exits 0. A rejected log prints
+//! `line N: <problem>` on stderr and exits 1 (no invoice at all). Usage errors (bad period,
+//! unreadable file, no such ledger, bad catalog) exit 2 with a hint.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Price a usage log for one month.
+use spaces_billing::ledger::Ledger;
+use spaces_billing::{Error, Period, UsageLog};
+
+/// Price a usage log, or the events of a ledger, for one month.
 #[derive(clap::Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["log", "ledger"])))]
 pub struct Args {
-    /// The usage log (JSON Lines).
+    /// The usage log (JSON Lines, billing.md); `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// The month, `YYYY-MM`.
-    #[arg(long)]
+    /// A ledger database (as written by `spaces_billing::ledger::Ledger`) instead of a log.
+    #[arg(long, value_name = "PATH")]
+    ledger: Option<PathBuf>,
+    /// The month, `YYYY-MM` (UTC).
+    #[arg(long, value_name = "YYYY-MM")]
     period: String,
     /// A catalog YAML file instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     catalog: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> ExitCode {
-    let _ = (args.log, args.period, args.catalog, super::catalog::load);
-    eprintln!("error: `spaces bill` is not available in this build yet");
+/// A usage error: exit 2.
+fn usage(message: &str, hint: &str) -> ExitCode {
+    eprintln!("error: {message}\nhint: {hint}");
     ExitCode::from(2)
+}
+
+pub fn run(args: Args) -> ExitCode {
+    let period: Period = match args.period.parse() {
+        Ok(p) => p,
+        Err(e) => return usage(&e.to_string(), "write the month as `--period 2026-11`"),
+    };
+    let catalog = match super::catalog::load(args.catalog.as_ref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let log = match (&args.log, &args.ledger) {
+        (Some(path), _) => {
+            let mut text = String::new();
+            let read = if path.as_os_str() == "-" {
+                std::io::stdin().read_to_string(&mut text).map(|_| ())
+            } else {
+                std::fs::read_to_string(path).map(|t| text = t)
+            };
+            if let Err(e) = read {
+                return usage(
+                    &format!("cannot read {}: {e}", path.display()),
+                    "`--log` takes a JSON Lines usage log, one event per line (or `-` for stdin)",
+                );
+            }
+            UsageLog::parse(&text, &catalog)
+        }
+        (None, Some(path)) => {
+            if !path.is_file() {
+                return usage(
+                    &format!("no ledger at {}", path.display()),
+                    "`--ledger` takes an existing ledger database; use `--log` for a JSON Lines file",
+                );
+            }
+            Ledger::open(path).and_then(|l| l.usage_log(&catalog))
+        }
+        (None, None) => return usage("no usage to bill", "give `--log FILE` or `--ledger PATH`"),
+    };
+    let invoice = log.and_then(|l| l.invoice(period));
+    match invoice {
+        Ok(invoice) => {
+            println!("{}", invoice.to_json());
+            ExitCode::SUCCESS
+        }
+        Err(e @ Error::Log { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
