@@ -68,14 +68,28 @@ pub fn text_value(s: &str) -> Value {
     }
 }
 
-/// Whether a plain scalar's text can be written back unquoted in block context.
-fn plain_text_ok(s: &str) -> bool {
-    !s.contains(": ")
+/// Whether a plain scalar's text can be written back unquoted in block context and read back as
+/// the same plain text.
+pub(crate) fn plain_text_ok(s: &str) -> bool {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
+        return true;
+    };
+    let first_ok = match first {
+        '-' | '?' | ':' => chars.next().is_some_and(|c| !c.is_whitespace()),
+        c => !",[]{}#&*!|>'\"%@`".contains(c) && !c.is_whitespace(),
+    };
+    first_ok
+        && !s.contains(": ")
         && !s.contains(" #")
+        && !s.contains(":\t")
+        && !s.contains("\t#")
         && !s.ends_with(':')
-        && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` \t".contains(c))
-        && !s.ends_with([' ', '\t'])
-        && !s.contains(['\n', '\r'])
+        && !s.ends_with(char::is_whitespace)
+        && s.chars().all(|c| {
+            (c as u32) >= 0x20 && c != '\u{7f}' && (c.is_ascii() || printable_unicode(c))
+                || c == ' '
+        })
 }
 
 fn scalar(text: &str, plain: bool) -> String {

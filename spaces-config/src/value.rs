@@ -1,6 +1,7 @@
 //! [`Value`]: a front-matter value without positions, as written. Keys outside the reference are
 //! kept as values so that writing a config back loses nothing.
 
+use crate::emit::plain_text_ok;
 use crate::node::{Node, NodeKind, ScalarStyle};
 
 /// A YAML value as written, without its place in the file.
@@ -37,10 +38,12 @@ impl Value {
 impl From<&Node> for Value {
     fn from(node: &Node) -> Value {
         match &node.kind {
+            // A plain scalar that cannot be written back unquoted (YAML parsers tolerate some
+            // control characters) is kept as a string, so that a write-back reads the same.
             NodeKind::Scalar {
                 text,
                 style: ScalarStyle::Plain,
-            } => Value::Plain(text.clone()),
+            } if plain_text_ok(text) => Value::Plain(text.clone()),
             NodeKind::Scalar { text, .. } => Value::Str(text.clone()),
             NodeKind::Seq(items) => Value::Seq(items.iter().map(Value::from).collect()),
             NodeKind::Map(entries) => Value::Map(
