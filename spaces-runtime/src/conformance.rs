@@ -138,18 +138,29 @@ fn tempdir(tag: &str) -> Result<std::path::PathBuf, Error> {
 
 /// Build, start, health, page, logs, stop; the canary secret reaches the app but never the
 /// runtime's own log lines or the build log.
-pub async fn build_start_health_logs_stop(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
+pub async fn build_start_health_logs_stop(
+    rt: &dyn Runtime,
+    fx: &dyn Fixtures,
+) -> Result<(), Error> {
     let dir = tempdir("serve")?;
-    let app = fx.serving(&dir).map_err(Error::io("writing the serving fixture"))?;
+    let app = fx
+        .serving(&dir)
+        .map_err(Error::io("writing the serving fixture"))?;
     let space = space_id("serving")?;
     let built = build(rt, &space, &dir, &app).await?;
     ensure(!built.log.is_empty(), "the build log is empty")?;
     let env = env_with_canary(&space, app.sdk)?;
     let instance = rt.start(spec(&built.image, &app, env, false)).await?;
-    ensure(rt.state(&instance.id).await? == InstanceState::Running, "a started instance is not running")?;
+    ensure(
+        rt.state(&instance.id).await? == InstanceState::Running,
+        "a started instance is not running",
+    )?;
     wait_healthy(rt, &instance, fx.startup_timeout()).await?;
     let page = body(&instance).await?;
-    ensure(page.contains("ephemeral=no"), format!("unexpected page {page:?}"))?;
+    ensure(
+        page.contains("ephemeral=no"),
+        format!("unexpected page {page:?}"),
+    )?;
 
     let mut logs = rt.logs(&instance.id, false).await?;
     let lines = logs.collect_for(Duration::from_millis(500)).await;
@@ -158,7 +169,10 @@ pub async fn build_start_health_logs_stop(rt: &dyn Runtime, fx: &dyn Fixtures) -
         format!("the app's output is not in its log: {lines:?}"),
     )?;
     for line in lines.iter().filter(|l| l.source == LogSource::Runtime) {
-        ensure(!line.text.contains(CANARY_SECRET), format!("a secret is in a runtime log line: {}", line.source_name()))?;
+        ensure(
+            !line.text.contains(CANARY_SECRET),
+            format!("a secret is in a runtime log line: {}", line.source_name()),
+        )?;
     }
     ensure(
         !built.log.iter().any(|l| l.contains(CANARY_SECRET)),
@@ -166,9 +180,14 @@ pub async fn build_start_health_logs_stop(rt: &dyn Runtime, fx: &dyn Fixtures) -
     )?;
 
     rt.stop(&instance.id).await?;
-    ensure(rt.state(&instance.id).await? == InstanceState::Stopped, "a stopped instance is not reported stopped")?;
     ensure(
-        http_get(instance.address, "/", Duration::from_millis(500)).await.is_err(),
+        rt.state(&instance.id).await? == InstanceState::Stopped,
+        "a stopped instance is not reported stopped",
+    )?;
+    ensure(
+        http_get(instance.address, "/", Duration::from_millis(500))
+            .await
+            .is_err(),
         "a stopped instance still answers",
     )?;
     rt.stop(&instance.id).await?; // stopping twice is fine
@@ -188,9 +207,14 @@ impl crate::runtime::LogLine {
 }
 
 /// A restart gets a fresh ephemeral disk and keeps `/data`; deleting the volume loses its data.
-pub async fn restart_keeps_data_and_wipes_ephemeral(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
+pub async fn restart_keeps_data_and_wipes_ephemeral(
+    rt: &dyn Runtime,
+    fx: &dyn Fixtures,
+) -> Result<(), Error> {
     let dir = tempdir("persist")?;
-    let app = fx.serving(&dir).map_err(Error::io("writing the serving fixture"))?;
+    let app = fx
+        .serving(&dir)
+        .map_err(Error::io("writing the serving fixture"))?;
     let space = space_id("persistent")?;
     rt.delete_volume(&space).await?;
     let built = build(rt, &space, &dir, &app).await?;
@@ -212,7 +236,9 @@ pub async fn restart_keeps_data_and_wipes_ephemeral(rt: &dyn Runtime, fx: &dyn F
                 "persistent=yes ephemeral=no",
                 "persistent=no ephemeral=no",
             ],
-        format!("expected data kept across a restart and gone after a volume delete, got {pages:?}"),
+        format!(
+            "expected data kept across a restart and gone after a volume delete, got {pages:?}"
+        ),
     )?;
     rt.delete_volume(&space).await?;
     rt.delete_volume(&space).await?; // deleting twice is fine
@@ -224,11 +250,16 @@ pub async fn restart_keeps_data_and_wipes_ephemeral(rt: &dyn Runtime, fx: &dyn F
 /// A failing build is `BuildFailed` with the log tail.
 pub async fn failing_build_reports_log(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
     let dir = tempdir("badbuild")?;
-    let app = fx.failing_build(&dir).map_err(Error::io("writing the failing fixture"))?;
+    let app = fx
+        .failing_build(&dir)
+        .map_err(Error::io("writing the failing fixture"))?;
     let result = build(rt, &space_id("bad-build")?, &dir, &app).await;
     let _ = std::fs::remove_dir_all(&dir);
     match result {
-        Err(Error::BuildFailed { log_tail, .. }) => ensure(!log_tail.trim().is_empty(), "BuildFailed has an empty log tail"),
+        Err(Error::BuildFailed { log_tail, .. }) => ensure(
+            !log_tail.trim().is_empty(),
+            "BuildFailed has an empty log tail",
+        ),
         Err(other) => Err(fail(format!("expected BuildFailed, got {other}"))),
         Ok(_) => Err(fail("a failing build succeeded")),
     }
@@ -237,13 +268,17 @@ pub async fn failing_build_reports_log(rt: &dyn Runtime, fx: &dyn Fixtures) -> R
 /// An app that exits is reported as exited with its code, and waiting for health says so.
 pub async fn exiting_app_is_reported(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
     let dir = tempdir("exit")?;
-    let app = fx.exiting(&dir).map_err(Error::io("writing the exiting fixture"))?;
+    let app = fx
+        .exiting(&dir)
+        .map_err(Error::io("writing the exiting fixture"))?;
     let space = space_id("exits")?;
     let built = build(rt, &space, &dir, &app).await?;
     let env = env_with_canary(&space, app.sdk)?;
     let instance = rt.start(spec(&built.image, &app, env, false)).await?;
     match wait_healthy(rt, &instance, fx.startup_timeout()).await {
-        Err(Error::Exited { code, .. }) => ensure(code == Some(3), format!("exit code {code:?}, expected 3"))?,
+        Err(Error::Exited { code, .. }) => {
+            ensure(code == Some(3), format!("exit code {code:?}, expected 3"))?
+        }
         other => return Err(fail(format!("expected Exited, got {other:?}"))),
     }
     let state = rt.state(&instance.id).await?;
@@ -260,7 +295,9 @@ pub async fn exiting_app_is_reported(rt: &dyn Runtime, fx: &dyn Fixtures) -> Res
 /// An app that never becomes healthy times out, and can still be stopped.
 pub async fn never_healthy_times_out(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
     let dir = tempdir("unhealthy")?;
-    let app = fx.never_healthy(&dir).map_err(Error::io("writing the unhealthy fixture"))?;
+    let app = fx
+        .never_healthy(&dir)
+        .map_err(Error::io("writing the unhealthy fixture"))?;
     let space = space_id("never-healthy")?;
     let built = build(rt, &space, &dir, &app).await?;
     let env = env_with_canary(&space, app.sdk)?;
@@ -270,7 +307,10 @@ pub async fn never_healthy_times_out(rt: &dyn Runtime, fx: &dyn Fixtures) -> Res
         other => return Err(fail(format!("expected StartupTimeout, got {other:?}"))),
     }
     rt.stop(&instance.id).await?;
-    ensure(rt.state(&instance.id).await? == InstanceState::Stopped, "not stopped")?;
+    ensure(
+        rt.state(&instance.id).await? == InstanceState::Stopped,
+        "not stopped",
+    )?;
     rt.remove_image(&built.image).await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())

@@ -31,6 +31,12 @@ pub enum Error {
         /// The last lines of the build log.
         log_tail: String,
     },
+    /// The thing already exists.
+    #[error("conflict: {what}")]
+    Conflict {
+        /// What exists.
+        what: String,
+    },
     /// The backend is down or unreachable (no Docker engine, no GPU driver).
     #[error("{backend} runtime is unavailable: {reason}")]
     Unavailable {

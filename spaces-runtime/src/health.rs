@@ -21,7 +21,11 @@ pub struct HttpResponse {
 }
 
 /// `GET path` on `addr` over HTTP/1.1, with a timeout for the whole exchange.
-pub async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<HttpResponse> {
+pub async fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> std::io::Result<HttpResponse> {
     let exchange = async {
         let stream = TcpStream::connect(addr).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -32,7 +36,10 @@ pub async fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> std::i
             .header(hyper::header::HOST, addr.to_string())
             .body(Empty::<Bytes>::new())
             .map_err(std::io::Error::other)?;
-        let response = sender.send_request(request).await.map_err(std::io::Error::other)?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(std::io::Error::other)?;
         let status = response.status().as_u16();
         let body = response
             .into_body()

@@ -9,6 +9,8 @@
 //!   Python Spaces as child processes, no container engine.
 //! - [`conformance`] (feature `conformance`): the suite every backend must pass.
 //! - [`wait_healthy`] / [`http_get`]: health is an HTTP GET answering below 500.
+//! - [`supervisor`]: owns Spaces and drives their lifecycle with a runtime and a clock, emitting
+//!   usage events.
 //! - [`scheduler`]: pure placement of Spaces on a fleet of hosts.
 //!
 //! ```no_run
@@ -29,6 +31,7 @@ mod health;
 mod local;
 mod runtime;
 pub mod scheduler;
+pub mod supervisor;
 
 pub use error::Error;
 pub use health::{http_get, is_healthy, wait_healthy, HttpResponse};

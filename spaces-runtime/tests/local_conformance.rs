@@ -83,7 +83,9 @@ fn python_or_skip(rt: &LocalRuntime) -> bool {
 async fn build_start_health_logs_stop() {
     let (_root, rt) = runtime();
     if python_or_skip(&rt) {
-        conformance::build_start_health_logs_stop(&rt, &PythonFixtures).await.unwrap();
+        conformance::build_start_health_logs_stop(&rt, &PythonFixtures)
+            .await
+            .unwrap();
     }
 }
 
@@ -91,7 +93,9 @@ async fn build_start_health_logs_stop() {
 async fn restart_keeps_data_and_wipes_ephemeral() {
     let (_root, rt) = runtime();
     if python_or_skip(&rt) {
-        conformance::restart_keeps_data_and_wipes_ephemeral(&rt, &PythonFixtures).await.unwrap();
+        conformance::restart_keeps_data_and_wipes_ephemeral(&rt, &PythonFixtures)
+            .await
+            .unwrap();
     }
 }
 
@@ -99,7 +103,9 @@ async fn restart_keeps_data_and_wipes_ephemeral() {
 async fn failing_build_reports_log() {
     let (_root, rt) = runtime();
     if python_or_skip(&rt) {
-        conformance::failing_build_reports_log(&rt, &PythonFixtures).await.unwrap();
+        conformance::failing_build_reports_log(&rt, &PythonFixtures)
+            .await
+            .unwrap();
     }
 }
 
@@ -107,7 +113,9 @@ async fn failing_build_reports_log() {
 async fn exiting_app_is_reported() {
     let (_root, rt) = runtime();
     if python_or_skip(&rt) {
-        conformance::exiting_app_is_reported(&rt, &PythonFixtures).await.unwrap();
+        conformance::exiting_app_is_reported(&rt, &PythonFixtures)
+            .await
+            .unwrap();
     }
 }
 
@@ -115,7 +123,9 @@ async fn exiting_app_is_reported() {
 async fn never_healthy_times_out() {
     let (_root, rt) = runtime();
     if python_or_skip(&rt) {
-        conformance::never_healthy_times_out(&rt, &PythonFixtures).await.unwrap();
+        conformance::never_healthy_times_out(&rt, &PythonFixtures)
+            .await
+            .unwrap();
     }
 }
 
@@ -150,12 +160,28 @@ async fn static_spaces_are_served_in_process() {
         })
         .await
         .unwrap();
-    spaces_runtime::wait_healthy(&rt, &inst, std::time::Duration::from_secs(5)).await.unwrap();
-    let page = spaces_runtime::http_get(inst.address, "/", std::time::Duration::from_secs(2)).await.unwrap();
-    assert_eq!((page.status, &page.body[..]), (200, &b"<h1>hello static</h1>"[..]));
-    let css = spaces_runtime::http_get(inst.address, "/css/site.css", std::time::Duration::from_secs(2)).await.unwrap();
+    spaces_runtime::wait_healthy(&rt, &inst, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    let page = spaces_runtime::http_get(inst.address, "/", std::time::Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        (page.status, &page.body[..]),
+        (200, &b"<h1>hello static</h1>"[..])
+    );
+    let css = spaces_runtime::http_get(
+        inst.address,
+        "/css/site.css",
+        std::time::Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
     assert_eq!(css.status, 200);
-    let missing = spaces_runtime::http_get(inst.address, "/nope", std::time::Duration::from_secs(2)).await.unwrap();
+    let missing =
+        spaces_runtime::http_get(inst.address, "/nope", std::time::Duration::from_secs(2))
+            .await
+            .unwrap();
     assert_eq!(missing.status, 404);
     rt.stop(&inst.id).await.unwrap();
 
@@ -192,5 +218,14 @@ async fn docker_spaces_are_unsupported_locally() {
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unsupported { backend: "local", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Unsupported {
+                backend: "local",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }

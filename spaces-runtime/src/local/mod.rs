@@ -62,7 +62,7 @@ pub struct LocalRuntime {
 #[derive(Debug)]
 enum Work {
     Server(JoinHandle<()>),
-    Process(tokio::sync::Mutex<Child>),
+    Process(Box<tokio::sync::Mutex<Child>>),
 }
 
 #[derive(Debug)]
@@ -98,7 +98,10 @@ impl LocalRuntime {
 
     /// The folder of a Space's persistent volume.
     pub fn volume_dir(&self, space: &SpaceId) -> PathBuf {
-        self.root.join("volumes").join(space.owner()).join(space.name())
+        self.root
+            .join("volumes")
+            .join(space.owner())
+            .join(space.name())
     }
 
     fn instance(&self, id: &InstanceId) -> Result<Arc<LocalInstance>, Error> {
@@ -192,8 +195,14 @@ impl Runtime for LocalRuntime {
             log_tail: tail(log, 40),
         };
         if !req.source.join(&req.app_file).is_file() {
-            log.push(format!("error: app file `{}` not found in the repository", req.app_file));
-            return Err(failed(format!("app file `{}` not found", req.app_file), &log));
+            log.push(format!(
+                "error: app file `{}` not found in the repository",
+                req.app_file
+            ));
+            return Err(failed(
+                format!("app file `{}` not found", req.app_file),
+                &log,
+            ));
         }
         let dir = self
             .root
@@ -208,7 +217,10 @@ impl Runtime for LocalRuntime {
         })
         .await
         .map_err(|e| Error::io("copying the revision")(std::io::Error::other(e)))?
-        .map_err(Error::io(format!("copying the revision into {}", dir.display())))?;
+        .map_err(Error::io(format!(
+            "copying the revision into {}",
+            dir.display()
+        )))?;
         log.push(format!("copied {copied} files"));
 
         if matches!(req.sdk, Sdk::Gradio | Sdk::Streamlit) {
@@ -274,10 +286,18 @@ impl Runtime for LocalRuntime {
             })
             .await
             .map_err(|e| Error::io("preparing the instance")(std::io::Error::other(e)))?
-            .map_err(Error::io(format!("preparing instance folder {}", dir.display())))?;
+            .map_err(Error::io(format!(
+                "preparing instance folder {}",
+                dir.display()
+            )))?;
         }
         let log = Arc::new(Logbook::default());
-        let secrets = spec.env.entries().iter().filter(|(_, v)| v.is_secret()).count();
+        let secrets = spec
+            .env
+            .entries()
+            .iter()
+            .filter(|(_, v)| v.is_secret())
+            .count();
         if let Some(hw) = &spec.hardware {
             log.push(
                 LogSource::Runtime,
@@ -296,8 +316,14 @@ impl Runtime for LocalRuntime {
                 let address = listener
                     .local_addr()
                     .map_err(Error::io("reading the static server's address"))?;
-                log.push(LogSource::Runtime, format!("serving static files on http://{address}"));
-                (Work::Server(static_server::serve(listener, dir.clone())), address)
+                log.push(
+                    LogSource::Runtime,
+                    format!("serving static files on http://{address}"),
+                );
+                (
+                    Work::Server(static_server::serve(listener, dir.clone())),
+                    address,
+                )
             }
             sdk => {
                 let python = self.python_for(sdk)?;
@@ -305,7 +331,9 @@ impl Runtime for LocalRuntime {
                 let address = {
                     let probe = std::net::TcpListener::bind(("127.0.0.1", 0))
                         .map_err(Error::io("finding a free port"))?;
-                    probe.local_addr().map_err(Error::io("finding a free port"))?
+                    probe
+                        .local_addr()
+                        .map_err(Error::io("finding a free port"))?
                 };
                 let port = address.port().to_string();
                 let mut cmd = Command::new(python);
@@ -356,11 +384,14 @@ impl Runtime for LocalRuntime {
                 if let Some(err) = child.stderr.take() {
                     pipe_lines(err, LogSource::Stderr, Arc::clone(&log));
                 }
-                (Work::Process(tokio::sync::Mutex::new(child)), address)
+                (Work::Process(Box::new(tokio::sync::Mutex::new(child))), address)
             }
         };
         if volume.is_some() {
-            log.push(LogSource::Runtime, "persistent storage linked at ./data".to_string());
+            log.push(
+                LogSource::Runtime,
+                "persistent storage linked at ./data".to_string(),
+            );
         }
         let instance = Arc::new(LocalInstance {
             space: image.space.clone(),
@@ -431,7 +462,8 @@ impl Runtime for LocalRuntime {
                 }
             }
         }
-        inst.log.push(LogSource::Runtime, format!("{} stopped", inst.space));
+        inst.log
+            .push(LogSource::Runtime, format!("{} stopped", inst.space));
         inst.log.close();
         let dir = inst.dir.clone();
         tokio::task::spawn_blocking(move || remove_dir_if_present(&dir))

@@ -34,7 +34,11 @@ pub(crate) fn serve(listener: TcpListener, root: PathBuf) -> JoinHandle<()> {
     })
 }
 
-fn response(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+fn response(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
     let mut r = Response::new(Full::new(body.into()));
     *r.status_mut() = status;
     if let Ok(v) = hyper::header::HeaderValue::from_str(content_type) {
@@ -45,7 +49,11 @@ fn response(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> R
 
 async fn answer(root: &Path, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return response(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "only GET and HEAD\n");
+        return response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "only GET and HEAD\n",
+        );
     }
     let Some(path) = resolve(root, req.uri().path()) else {
         return response(StatusCode::NOT_FOUND, "text/plain", "not found\n");
@@ -94,7 +102,10 @@ mod tests {
     #[test]
     fn paths_never_leave_the_root() {
         let root = Path::new("/srv/space");
-        assert_eq!(resolve(root, "/a/b.html"), Some(PathBuf::from("/srv/space/a/b.html")));
+        assert_eq!(
+            resolve(root, "/a/b.html"),
+            Some(PathBuf::from("/srv/space/a/b.html"))
+        );
         assert_eq!(resolve(root, "/../etc/passwd"), None);
         assert_eq!(resolve(root, "/a/../../x"), None);
     }

@@ -1,0 +1,162 @@
+//! The supervisor's saved state: one JSON file per Space under `<state>/spaces/<owner>/<name>.json`,
+//! written atomically (temporary file, fsync, rename), so that a new supervisor over the same state
+//! folder finds every Space as it was.
+//!
+//! Secrets are saved with their values (the supervisor must hand them to the app after a restart);
+//! the files are created with mode 0600. Keep the state folder private.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use spaces_core::{LifecycleSnapshot, Revision, Sdk, SpaceId, Timestamp, Visibility};
+
+use crate::runtime::Image;
+use crate::Error;
+
+/// What is saved of one Space.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SavedSpace {
+    pub(crate) id: SpaceId,
+    pub(crate) visibility: Visibility,
+    pub(crate) title: Option<String>,
+    pub(crate) lifecycle: LifecycleSnapshot,
+    pub(crate) app_file: String,
+    pub(crate) app_port: u16,
+    pub(crate) variables: BTreeMap<String, String>,
+    pub(crate) secrets: BTreeMap<String, SavedSecret>,
+    pub(crate) usage_seq: u64,
+    pub(crate) image: Option<SavedImage>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SavedSecret {
+    pub(crate) value: String,
+    pub(crate) description: Option<String>,
+    pub(crate) updated_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct SavedImage {
+    reference: String,
+    revision: Revision,
+    sdk: Sdk,
+    app_file: String,
+}
+
+impl SavedImage {
+    pub(crate) fn from_image(i: &Image) -> Self {
+        Self {
+            reference: i.reference.clone(),
+            revision: i.revision.clone(),
+            sdk: i.sdk,
+            app_file: i.app_file.clone(),
+        }
+    }
+
+    pub(crate) fn into_image(self, space: SpaceId) -> Image {
+        Image {
+            reference: self.reference,
+            space,
+            revision: self.revision,
+            sdk: self.sdk,
+            app_file: self.app_file,
+        }
+    }
+}
+
+/// The state folder.
+#[derive(Debug, Clone)]
+pub(crate) struct Store {
+    root: PathBuf,
+}
+
+impl Store {
+    pub(crate) fn open(root: &Path) -> Result<Self, Error> {
+        for sub in ["spaces", "repos"] {
+            std::fs::create_dir_all(root.join(sub))
+                .map_err(Error::io(format!("creating {}", root.join(sub).display())))?;
+        }
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
+    }
+
+    fn file(&self, id: &SpaceId) -> PathBuf {
+        self.root
+            .join("spaces")
+            .join(id.owner())
+            .join(format!("{}.json", id.name()))
+    }
+
+    /// Where the supervisor keeps the files of a Space's latest pushed revision.
+    pub(crate) fn repo_dir(&self, id: &SpaceId) -> PathBuf {
+        self.root.join("repos").join(id.owner()).join(id.name())
+    }
+
+    pub(crate) fn save(&self, saved: &SavedSpace) -> Result<(), Error> {
+        let path = self.file(&saved.id);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        let json = serde_json::to_vec_pretty(saved).map_err(|e| Error::CorruptState {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let tmp = path.with_extension("json.tmp");
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(&dir)?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(&dir)?.sync_all()
+        };
+        write().map_err(Error::io(format!("saving {}", path.display())))
+    }
+
+    pub(crate) fn remove(&self, id: &SpaceId) -> Result<(), Error> {
+        let path = self.file(id);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("removing {}", path.display()))(e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn load_all(&self) -> Result<Vec<SavedSpace>, Error> {
+        let mut out = Vec::new();
+        let owners = std::fs::read_dir(self.root.join("spaces"))
+            .map_err(Error::io("listing saved Spaces"))?;
+        for owner in owners {
+            let owner = owner.map_err(Error::io("listing saved Spaces"))?;
+            if !owner.path().is_dir() {
+                continue;
+            }
+            let files =
+                std::fs::read_dir(owner.path()).map_err(Error::io("listing saved Spaces"))?;
+            for file in files {
+                let path = file.map_err(Error::io("listing saved Spaces"))?.path();
+                if path.extension().is_none_or(|e| e != "json") {
+                    continue;
+                }
+                let text = std::fs::read(&path)
+                    .map_err(Error::io(format!("reading {}", path.display())))?;
+                let saved: SavedSpace =
+                    serde_json::from_slice(&text).map_err(|e| Error::CorruptState {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?;
+                out.push(saved);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+}
