@@ -16,7 +16,9 @@
 //!   `RUNTIME_ERROR`; a crash of the old version while the new one builds → `BUILDING`.
 //! - Sleep: only from `RUNNING`, only once the Space has been idle (no visit) for its sleep time:
 //!   48 h fixed on `cpu-basic`, the owner's custom sleep time on paid hardware, never otherwise.
-//!   Static Spaces never sleep.
+//!   Static Spaces sleep like free hardware, after a fixed 48 h (a project decision: the Hub serves
+//!   static Spaces from shared infrastructure, but a self-hosted static Space holds a server of its
+//!   own, which sleeping frees; waking one takes milliseconds).
 //! - A visit wakes `SLEEPING` (→ `APP_STARTING`), never `PAUSED`; elsewhere it only counts as
 //!   activity. Visits are never refused.
 //! - Pause (owner) from any stage but `DELETING`; `PAUSED` is left only by the owner's restart or a
@@ -96,7 +98,7 @@ pub enum Refusal {
     Deleting,
     /// The event makes no sense in the current stage.
     WrongStage,
-    /// The Space never sleeps (paid hardware with no custom sleep time, or static).
+    /// The Space never sleeps (paid hardware with no custom sleep time).
     NeverSleeps,
     /// The Space has not been idle long enough.
     NotIdleLongEnough {
@@ -314,12 +316,12 @@ impl Lifecycle {
         self.last_activity
     }
 
-    /// After how long without a visit the Space sleeps: 48 h on `cpu-basic`, the custom sleep
-    /// time on paid hardware, never (`None`) on paid hardware without one or on static Spaces.
+    /// After how long without a visit the Space sleeps: 48 h on `cpu-basic` and on static Spaces
+    /// (both free, both fixed), the custom sleep time on paid hardware, never (`None`) on paid
+    /// hardware without one.
     pub fn sleep_time(&self) -> Option<Duration> {
         match &self.requested_hardware {
-            None => None,
-            Some(Flavor::CpuBasic) => Some(CPU_BASIC_SLEEP_TIME),
+            None | Some(Flavor::CpuBasic) => Some(CPU_BASIC_SLEEP_TIME),
             Some(_) => self.custom_sleep_time,
         }
     }

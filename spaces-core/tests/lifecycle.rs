@@ -407,11 +407,18 @@ fn static_spaces_have_no_runtime_controls() {
             "{err}"
         );
     }
-    assert_eq!(
-        refusal(s.apply(Event::IdleTimeout, Actor::Platform, later(10_000_000))),
-        Refusal::NeverSleeps
-    );
     assert_eq!(s.stage(), &Stage::Running);
+    // Static Spaces sleep like free hardware, after a fixed 48 h, and wake on a visit.
+    assert_eq!(s.lifecycle().sleep_time(), Some(CPU_BASIC_SLEEP_TIME));
+    let t = s
+        .apply(Event::IdleTimeout, Actor::Platform, later(48 * 3600))
+        .unwrap();
+    assert_eq!(t.to, Stage::Sleeping);
+    let t = s
+        .apply(Event::Visit, Actor::Visitor, later(49 * 3600))
+        .unwrap();
+    assert_eq!(t.to, Stage::AppStarting);
+    assert_eq!(s.lifecycle().current_hardware(), None);
 }
 
 #[test]

@@ -97,15 +97,31 @@ async fn push_build_run_sleep_wake_pause_restart_with_usage_events() {
     assert_eq!(st.stage, Stage::Running);
     assert_eq!(page(st.address.unwrap()).await, "<h1>v1</h1>");
 
-    // Static Spaces never sleep; they have no runtime controls.
-    s.clock.advance(Duration::from_secs(100 * 3600));
+    // Static Spaces have no runtime controls, but sleep after 48 h idle and wake on a visit.
+    let err = s.sup.pause(&id).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("static Spaces have no runtime controls"),
+        "{err}"
+    );
+    s.clock.advance(Duration::from_secs(48 * 3600));
     s.sup.tick().await.unwrap();
-    assert_eq!(s.sup.status(&id).unwrap().stage, Stage::Running);
-    assert!(s.sup.pause(&id).await.is_err());
+    assert_eq!(s.sup.status(&id).unwrap().stage, Stage::Sleeping);
+    let visit = s.sup.visit(&id).await.unwrap();
+    assert!(visit.cold_start.is_some());
+    assert_eq!(page(visit.address.unwrap()).await, "<h1>v1</h1>");
 
     assert_eq!(
         stages(&s.sink, &id),
-        ["NO_APP_FILE", "BUILDING", "APP_STARTING", "RUNNING"]
+        [
+            "NO_APP_FILE",
+            "BUILDING",
+            "APP_STARTING",
+            "RUNNING",
+            "SLEEPING",
+            "APP_STARTING",
+            "RUNNING"
+        ]
     );
     // No hardware event for a static Space: it has no hardware.
     assert!(!s
