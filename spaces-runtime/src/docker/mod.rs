@@ -1,1 +1,329 @@
-//! The Docker backend (issue 6), behind the `docker` feature.
+//! The Docker backend: runs Docker Spaces on a Docker engine through the Engine API (bollard),
+//! behind the `docker` feature.
+//!
+//! - **Connection**: [`DockerRuntime::connect`] uses `DOCKER_HOST` or the default socket
+//!   (`unix:///var/run/docker.sock`), [`DockerConfig::endpoint`] an explicit `unix://`, `tcp://`
+//!   or `http://` endpoint. The API version is negotiated down to the engine's (Docker 20.10
+//!   speaks 1.41, older than bollard's default). No engine answering is [`Error::Unavailable`].
+//! - **Build** ([`build`](self::build)): the Space's folder is sent as a tar context to the classic
+//!   builder; the build log is streamed into [`BuildOutput::log`](crate::BuildOutput); a failed
+//!   step is [`Error::BuildFailed`] with the log tail; `no_cache` (factory reboot) builds without
+//!   cache. Images are tagged `<prefix>/<owner>/<name>:<revision>` (lower-cased, see
+//!   [`names`]); rebuilding a tag removes the image it replaced, [`Runtime::remove_image`] removes
+//!   the tag. The backend appends one step to the `Dockerfile` it sends (the repository is not
+//!   changed): `COPY --chown=1000:1000 <empty folder> /data/`, so that `/data` belongs to the
+//!   app's user and a fresh persistent volume inherits that owner (see "User" below). The
+//!   classic builder has no build-time secrets (`RUN --mount=type=secret` needs BuildKit), and
+//!   `.dockerignore` is not applied (the CLI applies it, not the engine).
+//! - **Run** ([`container`](self::container)): one container per instance, named
+//!   `<prefix>-<owner>-<name>-<revision>-<unique>` and labelled with the Space id and revision
+//!   (`io.spaces.*`); the app's environment (helper variables, variables, secrets) goes only into
+//!   the container's `Env`, never into a label, the name or the command line; `NanoCpus` and
+//!   `Memory` (no swap) from the flavor when there is one; the app port published on
+//!   `127.0.0.1` on an ephemeral host port read back by inspecting the container; the named
+//!   volume `<prefix>-data-<owner>-<name>` at `/data` when storage is attached, kept across
+//!   restarts and removed only by [`Runtime::delete_volume`] (its size limit is not enforced: the
+//!   engine's `local` volume driver has no quota); `--init` (docker-init as PID 1: signals reach
+//!   the app and zombies are reaped). A fresh container at every start; [`Runtime::stop`] stops
+//!   and removes it, so its ephemeral disk is gone.
+//! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says
+//!   ([`DockerConfig::user`] changes it). Persistent storage is writable by that user because the
+//!   image's `/data` (added at build, above) is owned by 1000 and the engine copies its owner
+//!   into an empty named volume the first time it is mounted.
+//! - **State and logs**: the state comes from inspecting the container (running, exited with its
+//!   code, OOM-killed); a container killed or removed from outside is [`InstanceState::Exited`];
+//!   [`InstanceState::Stopped`] is reported for instances stopped through this runtime (their
+//!   containers are gone; the runtime remembers their ids). Logs are read from the engine,
+//!   stdout and stderr demultiplexed, preceded by runtime lines derived from the container's
+//!   inspection (never its environment).
+//! - **Egress** ([`egress`]): containers join a bridge network of their own
+//!   ([`DockerConfig::network`]) with inter-container traffic disabled, so Spaces cannot reach
+//!   each other, and only the app port is published, on the loopback address. The ports
+//!   80/443/8080 rule for outbound traffic is **not** enforced by the engine API: it needs a
+//!   host firewall rule on the network's bridge, which [`egress::host_rule`] spells out.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), spaces_runtime::Error> {
+//! use std::sync::Arc;
+//! use spaces_runtime::docker::{DockerConfig, DockerRuntime};
+//! use spaces_runtime::Runtime;
+//!
+//! let runtime: Arc<dyn Runtime> = Arc::new(DockerRuntime::connect(DockerConfig::default()).await?);
+//! assert_eq!(runtime.name(), "docker");
+//! # Ok(()) }
+//! ```
+
+pub mod build;
+pub mod container;
+pub mod egress;
+pub mod fixtures;
+mod logs;
+pub mod names;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::Docker;
+use spaces_core::SpaceId;
+
+use crate::runtime::{
+    BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState, LogStream,
+    Runtime,
+};
+use crate::Error;
+
+const BACKEND: &str = "docker";
+
+/// How the backend connects and names what it creates.
+#[derive(Clone, Debug)]
+pub struct DockerConfig {
+    /// The engine's endpoint (`unix:///var/run/docker.sock`, `tcp://host:2375`); `None`:
+    /// `DOCKER_HOST`, or the default socket.
+    pub endpoint: Option<String>,
+    /// Prefix of image repositories, container, volume and network names (`spaces`). A Docker
+    /// path component: lower-case letters, digits and `-`.
+    pub prefix: String,
+    /// The bridge network Spaces' containers join (`<prefix>-apps` when `None`); created with
+    /// inter-container traffic off when missing.
+    pub network: Option<String>,
+    /// The user apps run as (`1000:1000`, as on the Hub); `None` keeps the image's `USER`.
+    pub user: Option<String>,
+    /// How long a stopped app gets between SIGTERM and SIGKILL.
+    pub stop_grace: Duration,
+    /// Labels added to every image, container, volume and network the backend creates (on top of
+    /// its own `io.spaces.*` labels): for an operator's or a test's bookkeeping.
+    pub extra_labels: BTreeMap<String, String>,
+    /// Timeout of one Engine API request (a build's or a log's stream is not limited by it).
+    pub request_timeout: Duration,
+}
+
+impl Default for DockerConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            prefix: "spaces".into(),
+            network: None,
+            user: Some("1000:1000".into()),
+            stop_grace: Duration::from_secs(5),
+            extra_labels: BTreeMap::new(),
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Runs Docker Spaces on a Docker engine. See the [module docs](self).
+#[derive(Debug)]
+pub struct DockerRuntime {
+    docker: Docker,
+    config: DockerConfig,
+    prefix: String,
+    network: String,
+    api_version: String,
+    /// Instances stopped through this runtime (their containers are removed).
+    stopped: Mutex<HashSet<InstanceId>>,
+    /// Held while the network is checked and created.
+    network_lock: tokio::sync::Mutex<()>,
+}
+
+impl DockerRuntime {
+    /// Connects to the engine named by `config` (or `DOCKER_HOST`, or the default socket),
+    /// negotiates the API version and checks that the engine answers.
+    ///
+    /// Fails with [`Error::Unavailable`] when no engine answers.
+    pub async fn connect(config: DockerConfig) -> Result<Self, Error> {
+        let unavailable = |reason: String| Error::Unavailable {
+            backend: BACKEND,
+            reason,
+        };
+        let timeout = config.request_timeout.as_secs().max(1);
+        let docker = match config.endpoint.as_deref() {
+            None => Docker::connect_with_defaults(),
+            Some(e) if e.starts_with("unix://") || e.starts_with('/') => {
+                Docker::connect_with_unix(e, timeout, bollard::API_DEFAULT_VERSION)
+            }
+            Some(e) => Docker::connect_with_http(e, timeout, bollard::API_DEFAULT_VERSION),
+        }
+        .map_err(|e| unavailable(format!("cannot connect to {}: {e}", endpoint_name(&config))))?
+        .with_timeout(config.request_timeout);
+        let docker = tokio::time::timeout(Duration::from_secs(10), docker.negotiate_version())
+            .await
+            .map_err(|_| {
+                unavailable(format!(
+                    "no answer from {} within 10s",
+                    endpoint_name(&config)
+                ))
+            })?
+            .map_err(|e| unavailable(format!("no engine at {}: {e}", endpoint_name(&config))))?;
+        let version = docker
+            .version()
+            .await
+            .map_err(|e| unavailable(format!("no engine at {}: {e}", endpoint_name(&config))))?;
+        let prefix = names::component(&config.prefix);
+        let network = config
+            .network
+            .clone()
+            .unwrap_or_else(|| format!("{prefix}-apps"));
+        Ok(Self {
+            api_version: format!(
+                "{} (engine {})",
+                docker.client_version(),
+                version.version.unwrap_or_else(|| "unknown".into())
+            ),
+            docker,
+            config,
+            prefix,
+            network,
+            stopped: Mutex::new(HashSet::new()),
+            network_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Connects with the default configuration (`DOCKER_HOST` or the default socket).
+    pub async fn connect_default() -> Result<Self, Error> {
+        Self::connect(DockerConfig::default()).await
+    }
+
+    /// The bollard client (for operators and tests that inspect or kill containers directly).
+    pub fn client(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The negotiated API version and the engine's version, e.g. `1.41 (engine 20.10.24)`.
+    pub fn api_version(&self) -> &str {
+        &self.api_version
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &DockerConfig {
+        &self.config
+    }
+
+    /// The network Spaces' containers join.
+    pub fn network(&self) -> &str {
+        &self.network
+    }
+
+    /// The name of a Space's persistent volume on the engine.
+    pub fn volume_name(&self, space: &SpaceId) -> String {
+        names::volume_name(&self.prefix, space)
+    }
+
+    /// The labels put on everything created for `space` (none of them holds a secret).
+    fn labels(
+        &self,
+        space: Option<&SpaceId>,
+        revision: Option<&str>,
+    ) -> std::collections::HashMap<String, String> {
+        let mut labels: std::collections::HashMap<String, String> = self
+            .config
+            .extra_labels
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        labels.insert(names::LABEL_MANAGED.into(), self.prefix.clone());
+        if let Some(space) = space {
+            labels.insert(names::LABEL_SPACE.into(), space.as_str().into());
+        }
+        if let Some(revision) = revision {
+            labels.insert(names::LABEL_REVISION.into(), revision.into());
+        }
+        labels
+    }
+
+    fn is_stopped(&self, id: &InstanceId) -> bool {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(id)
+    }
+
+    fn mark_stopped(&self, id: &InstanceId) {
+        self.stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone());
+    }
+}
+
+fn endpoint_name(config: &DockerConfig) -> String {
+    config.endpoint.clone().unwrap_or_else(|| {
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
+    })
+}
+
+/// The HTTP status of an engine's error answer, if it was one.
+pub(crate) fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+/// Maps an engine error: 404 is [`Error::NotFound`], a transport failure is
+/// [`Error::Unavailable`], anything else an [`Error::Io`] with `context`.
+pub(crate) fn engine_error(
+    context: impl Into<String>,
+) -> impl FnOnce(bollard::errors::Error) -> Error {
+    let context = context.into();
+    move |e| match e {
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => Error::NotFound {
+            what: format!("{context}: {message}"),
+        },
+        bollard::errors::Error::DockerResponseServerError { .. }
+        | bollard::errors::Error::DockerStreamError { .. }
+        | bollard::errors::Error::JsonDataError { .. }
+        | bollard::errors::Error::JsonSerdeError { .. } => Error::Io {
+            context: format!("docker: {context}"),
+            source: std::io::Error::other(e.to_string()),
+        },
+        other => Error::Unavailable {
+            backend: BACKEND,
+            reason: format!("{context}: {other}"),
+        },
+    }
+}
+
+#[async_trait]
+impl Runtime for DockerRuntime {
+    fn name(&self) -> &'static str {
+        BACKEND
+    }
+
+    async fn build(&self, request: BuildRequest) -> Result<BuildOutput, Error> {
+        build::build(self, request).await
+    }
+
+    async fn start(&self, spec: InstanceSpec) -> Result<Instance, Error> {
+        container::start(self, spec).await
+    }
+
+    async fn state(&self, instance: &InstanceId) -> Result<InstanceState, Error> {
+        if self.is_stopped(instance) {
+            return Ok(InstanceState::Stopped);
+        }
+        container::state(self, instance).await
+    }
+
+    async fn logs(&self, instance: &InstanceId, follow: bool) -> Result<LogStream, Error> {
+        logs::stream(self, instance, follow).await
+    }
+
+    async fn stop(&self, instance: &InstanceId) -> Result<(), Error> {
+        container::stop(self, instance).await?;
+        self.mark_stopped(instance);
+        Ok(())
+    }
+
+    async fn remove_image(&self, image: &Image) -> Result<(), Error> {
+        build::remove_image(self, &image.reference).await
+    }
+
+    async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error> {
+        container::delete_volume(self, space).await
+    }
+}

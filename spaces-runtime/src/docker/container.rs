@@ -1,0 +1,284 @@
+//! Running instances: one container per start, its state, its stop; a Space's named volume.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings,
+    HostConfig, Mount, MountTypeEnum, NetworkingConfig, PortBinding, VolumeCreateOptions,
+};
+use bollard::query_parameters::{
+    CreateContainerOptions, InspectContainerOptions, RemoveContainerOptions, RemoveVolumeOptions,
+    StartContainerOptions, StopContainerOptions,
+};
+use spaces_core::{SpaceId, DATA_DIR};
+
+use super::{egress, engine_error, names, status_of, DockerRuntime};
+use crate::runtime::{Instance, InstanceId, InstanceSpec, InstanceState};
+use crate::Error;
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// A name suffix unique on this engine: time, process and a counter.
+fn unique() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:x}{:x}{}",
+        nanos & 0xffff_ffff_ffff,
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The container's creation request for `spec`. The environment goes into `Env` only.
+pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerCreateBody {
+    let image = &spec.image;
+    let port = format!("{}/tcp", spec.app_port);
+    let env: Vec<String> = spec
+        .env
+        .entries()
+        .iter()
+        .map(|(name, value)| format!("{name}={}", value.expose()))
+        .collect();
+    let mounts = spec.volume.as_ref().map(|_| {
+        vec![Mount {
+            target: Some(DATA_DIR.into()),
+            source: Some(rt.volume_name(&image.space)),
+            typ: Some(MountTypeEnum::VOLUME),
+            ..Default::default()
+        }]
+    });
+    let (memory, nano_cpus) = match &spec.hardware {
+        Some(hw) => (
+            Some(i64::from(hw.memory_gb) * 1024 * 1024 * 1024),
+            Some(i64::from(hw.vcpu) * 1_000_000_000),
+        ),
+        None => (None, None),
+    };
+    ContainerCreateBody {
+        image: Some(image.reference.clone()),
+        user: rt.config.user.clone(),
+        env: Some(env),
+        labels: Some(rt.labels(Some(&image.space), Some(image.revision.as_str()))),
+        exposed_ports: Some(HashMap::from([(port.clone(), HashMap::new())])),
+        host_config: Some(HostConfig {
+            port_bindings: Some(HashMap::from([(
+                port,
+                Some(vec![PortBinding {
+                    host_ip: Some(Ipv4Addr::LOCALHOST.to_string()),
+                    host_port: Some(String::new()),
+                }]),
+            )])),
+            mounts,
+            memory,
+            // No swap beyond the memory limit.
+            memory_swap: memory,
+            nano_cpus,
+            init: Some(true),
+            network_mode: Some(rt.network.clone()),
+            ..Default::default()
+        }),
+        networking_config: Some(NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                rt.network.clone(),
+                EndpointSettings::default(),
+            )])),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Starts a fresh container for `spec`. See the [module docs](super).
+pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Instance, Error> {
+    let image = &spec.image;
+    if spec.volume.is_some() {
+        ensure_volume(rt, &image.space).await?;
+    }
+    egress::ensure_network(rt).await?;
+    let name = names::container_name(&rt.prefix, &image.space, &image.revision, &unique());
+    let created = rt
+        .docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            create_body(rt, &spec),
+        )
+        .await
+        .map_err(engine_error(format!(
+            "creating a container of {} for {}",
+            image.reference, image.space
+        )))?;
+    let id = InstanceId(name.clone());
+    if let Err(e) = rt
+        .docker
+        .start_container(&created.id, None::<StartContainerOptions>)
+        .await
+    {
+        let _ = remove(rt, &created.id).await;
+        return Err(engine_error(format!("starting container {name}"))(e));
+    }
+    let address = match published_address(rt, &created.id, spec.app_port).await {
+        Ok(address) => address,
+        Err(e) => {
+            let _ = remove(rt, &created.id).await;
+            return Err(e);
+        }
+    };
+    Ok(Instance {
+        id,
+        space: image.space.clone(),
+        address,
+    })
+}
+
+async fn inspect(
+    rt: &DockerRuntime,
+    id: &str,
+) -> Result<ContainerInspectResponse, bollard::errors::Error> {
+    rt.docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+}
+
+/// The host address the app port is published on, read back from the engine.
+pub(crate) async fn published_address(
+    rt: &DockerRuntime,
+    container: &str,
+    app_port: u16,
+) -> Result<SocketAddr, Error> {
+    let info = inspect(rt, container)
+        .await
+        .map_err(engine_error(format!("inspecting container {container}")))?;
+    let key = format!("{app_port}/tcp");
+    let binding = info
+        .network_settings
+        .and_then(|n| n.ports)
+        .and_then(|mut p| p.remove(&key))
+        .flatten()
+        .and_then(|b| b.into_iter().next());
+    let port = binding
+        .as_ref()
+        .and_then(|b| b.host_port.as_deref())
+        .and_then(|p| p.parse::<u16>().ok());
+    match port {
+        Some(port) => Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port))),
+        // The app exited before its port was looked up (the engine unpublishes the ports of
+        // a stopped container): port 0, and the state says it exited.
+        None if !info.state.and_then(|s| s.running).unwrap_or(false) => {
+            Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+        }
+        None => Err(Error::Io {
+            context: format!("docker: container {container}"),
+            source: std::io::Error::other(format!("port {key} is not published")),
+        }),
+    }
+}
+
+/// The state of an instance's container, from the engine.
+pub(crate) async fn state(rt: &DockerRuntime, id: &InstanceId) -> Result<InstanceState, Error> {
+    let info = match inspect(rt, &id.0).await {
+        Ok(info) => info,
+        // Removed from outside: it is gone, as if it had been killed.
+        Err(e) if status_of(&e) == Some(404) => {
+            return Ok(InstanceState::Exited {
+                code: None,
+                oom_killed: false,
+            })
+        }
+        Err(e) => return Err(engine_error(format!("inspecting container {id}"))(e)),
+    };
+    let state = info.state.unwrap_or_default();
+    Ok(match state.status {
+        Some(ContainerStateStatusEnum::EXITED | ContainerStateStatusEnum::DEAD) => {
+            InstanceState::Exited {
+                code: state.exit_code.and_then(|c| i32::try_from(c).ok()),
+                oom_killed: state.oom_killed.unwrap_or(false),
+            }
+        }
+        // Created, running, paused, restarting, being removed: the container is there.
+        _ => InstanceState::Running,
+    })
+}
+
+async fn remove(rt: &DockerRuntime, id: &str) -> Result<(), bollard::errors::Error> {
+    rt.docker
+        .remove_container(
+            id,
+            Some(RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            }),
+        )
+        .await
+}
+
+/// Stops the container (SIGTERM, SIGKILL after the grace period) and removes it with its
+/// ephemeral disk. A missing container is not an error.
+pub(crate) async fn stop(rt: &DockerRuntime, id: &InstanceId) -> Result<(), Error> {
+    let grace = i32::try_from(rt.config.stop_grace.as_secs()).unwrap_or(i32::MAX);
+    match rt
+        .docker
+        .stop_container(
+            &id.0,
+            Some(StopContainerOptions {
+                t: Some(grace),
+                ..Default::default()
+            }),
+        )
+        .await
+    {
+        // 304: already stopped; 404: already gone.
+        Ok(()) => {}
+        Err(e) if matches!(status_of(&e), Some(304 | 404)) => {}
+        Err(e) => return Err(engine_error(format!("stopping container {id}"))(e)),
+    }
+    match remove(rt, &id.0).await {
+        Ok(()) => Ok(()),
+        Err(e) if status_of(&e) == Some(404) => Ok(()),
+        // 409: a removal is already in progress.
+        Err(e) if status_of(&e) == Some(409) => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok(())
+        }
+        Err(e) => Err(engine_error(format!("removing container {id}"))(e)),
+    }
+}
+
+/// Creates the Space's named volume when it does not exist (creating is idempotent).
+async fn ensure_volume(rt: &DockerRuntime, space: &SpaceId) -> Result<(), Error> {
+    let name = rt.volume_name(space);
+    rt.docker
+        .create_volume(VolumeCreateOptions {
+            name: Some(name.clone()),
+            labels: Some(rt.labels(Some(space), None)),
+            ..Default::default()
+        })
+        .await
+        .map_err(engine_error(format!("creating volume {name}")))?;
+    Ok(())
+}
+
+/// Deletes the Space's named volume and its data. A missing volume is not an error; a volume in
+/// use by a container is.
+pub(crate) async fn delete_volume(rt: &DockerRuntime, space: &SpaceId) -> Result<(), Error> {
+    let name = rt.volume_name(space);
+    match rt
+        .docker
+        .remove_volume(&name, None::<RemoveVolumeOptions>)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(e) if status_of(&e) == Some(404) => Ok(()),
+        Err(e) => Err(engine_error(format!("deleting volume {name} of {space}"))(
+            e,
+        )),
+    }
+}

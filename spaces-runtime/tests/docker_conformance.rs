@@ -1,0 +1,540 @@
+//! The conformance suite on the Docker backend, against the real engine, with `FROM scratch` +
+//! static busybox test Spaces; plus Docker-only checks (a container killed from outside, secrets
+//! in `docker inspect`, limits, factory reboot, no engine).
+//!
+//! With no engine (or no static busybox) the tests print `SKIPPED: <reason>` and pass, unless
+//! `SPACES_REQUIRE_DOCKER=1` (set by `.ci/run`): then they fail. Every test uses its own name
+//! prefix and label, and removes the containers, images, volumes and network it created.
+#![cfg(feature = "docker")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::query_parameters::{
+    InspectContainerOptions, KillContainerOptions, ListContainersOptions, ListImagesOptions,
+    ListNetworksOptions, ListVolumesOptions, RemoveContainerOptions, RemoveImageOptions,
+    RemoveVolumeOptions,
+};
+use spaces_core::{
+    AppEnvironment, Catalog, Flavor, Revision, Sdk, Secret, Space, SpaceId, Visibility,
+};
+use spaces_runtime::conformance::{self, FixtureApp, Fixtures, CANARY_SECRET};
+use spaces_runtime::docker::{fixtures, DockerConfig, DockerRuntime};
+use spaces_runtime::{
+    http_get, wait_healthy, BuildRequest, Error, InstanceSpec, InstanceState, LogSource, Runtime,
+    VolumeSpec,
+};
+
+/// Label every object of one test carries, with the test's prefix as value.
+const TEST_LABEL: &str = "io.spaces.test";
+
+/// The test Spaces, each built with the test's fixture label on every layer.
+struct DockerFixtures {
+    tag: String,
+}
+
+fn docker_app() -> FixtureApp {
+    FixtureApp {
+        sdk: Sdk::Docker,
+        app_file: "Dockerfile".into(),
+        app_port: fixtures::APP_PORT,
+    }
+}
+
+impl Fixtures for DockerFixtures {
+    fn serving(&self, dir: &Path) -> std::io::Result<FixtureApp> {
+        fixtures::write_serving(dir, Some(&self.tag)).map(|()| docker_app())
+    }
+    fn failing_build(&self, dir: &Path) -> std::io::Result<FixtureApp> {
+        fixtures::write_failing_build(dir, Some(&self.tag)).map(|()| docker_app())
+    }
+    fn exiting(&self, dir: &Path) -> std::io::Result<FixtureApp> {
+        fixtures::write_exiting(dir, Some(&self.tag)).map(|()| docker_app())
+    }
+    fn never_healthy(&self, dir: &Path) -> std::io::Result<FixtureApp> {
+        fixtures::write_never_healthy(dir, Some(&self.tag)).map(|()| docker_app())
+    }
+    fn startup_timeout(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+}
+
+fn required() -> bool {
+    std::env::var("SPACES_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
+}
+
+fn skip(reason: String) {
+    if required() {
+        panic!("SPACES_REQUIRE_DOCKER=1 and the Docker tests cannot run: {reason}");
+    }
+    println!("SKIPPED: {reason}");
+}
+
+/// A runtime for `test`, or `None` (after printing why) when the tests cannot run here.
+async fn connect(test: &str) -> Option<(Arc<DockerRuntime>, String)> {
+    if let Err(e) = fixtures::busybox_path() {
+        skip(format!("{e}"));
+        return None;
+    }
+    let prefix = format!(
+        "spaces-test-{}-{}",
+        std::process::id(),
+        test.replace('_', "-")
+    );
+    let config = DockerConfig {
+        prefix: prefix.clone(),
+        extra_labels: BTreeMap::from([(TEST_LABEL.to_owned(), prefix.clone())]),
+        stop_grace: Duration::from_secs(2),
+        ..DockerConfig::default()
+    };
+    match DockerRuntime::connect(config).await {
+        Ok(rt) => Some((Arc::new(rt), prefix)),
+        Err(e) => {
+            skip(format!("no Docker engine answers: {e}"));
+            None
+        }
+    }
+}
+
+/// Removes every container, image, volume and network labelled with `prefix`.
+async fn cleanup(rt: &DockerRuntime, prefix: &str) {
+    let docker = rt.client();
+    let by = |label: &str| HashMap::from([("label".to_owned(), vec![format!("{label}={prefix}")])]);
+    let containers = docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(by(TEST_LABEL)),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_or_default();
+    for c in containers.iter().filter_map(|c| c.id.as_deref()) {
+        let _ = docker
+            .remove_container(
+                c,
+                Some(RemoveContainerOptions {
+                    force: true,
+                    v: true,
+                    ..Default::default()
+                }),
+            )
+            .await;
+    }
+    // Images: the tagged ones (backend label) and every layer of the fixtures' builds (fixture
+    // label); children before parents, so a few rounds.
+    for _ in 0..10 {
+        let mut images = Vec::new();
+        for label in [TEST_LABEL, fixtures::LABEL_FIXTURE] {
+            images.extend(
+                docker
+                    .list_images(Some(ListImagesOptions {
+                        all: true,
+                        filters: Some(by(label)),
+                        ..Default::default()
+                    }))
+                    .await
+                    .unwrap_or_default(),
+            );
+        }
+        if images.is_empty() {
+            break;
+        }
+        for image in &images {
+            let _ = docker
+                .remove_image(
+                    &image.id,
+                    Some(RemoveImageOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                    None,
+                )
+                .await;
+        }
+    }
+    let volumes = docker
+        .list_volumes(Some(ListVolumesOptions {
+            filters: Some(by(TEST_LABEL)),
+        }))
+        .await
+        .ok()
+        .and_then(|v| v.volumes)
+        .unwrap_or_default();
+    for v in volumes {
+        let _ = docker
+            .remove_volume(&v.name, Some(RemoveVolumeOptions { force: true }))
+            .await;
+    }
+    let networks = docker
+        .list_networks(Some(ListNetworksOptions {
+            filters: Some(by(TEST_LABEL)),
+        }))
+        .await
+        .unwrap_or_default();
+    for n in networks.iter().filter_map(|n| n.id.as_deref()) {
+        let _ = docker.remove_network(n).await;
+    }
+}
+
+/// Runs `body` with a runtime for `test` and cleans up after it, even when it panics.
+async fn with_docker<F, Fut>(test: &str, body: F)
+where
+    F: FnOnce(Arc<DockerRuntime>, DockerFixtures) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((rt, prefix)) = connect(test).await else {
+        return;
+    };
+    let result = tokio::spawn(body(
+        Arc::clone(&rt),
+        DockerFixtures {
+            tag: prefix.clone(),
+        },
+    ))
+    .await;
+    cleanup(&rt, &prefix).await;
+    if let Err(e) = result {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn build_start_health_logs_stop() {
+    with_docker("serve", |rt, fx| async move {
+        conformance::build_start_health_logs_stop(rt.as_ref(), &fx)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_data_and_wipes_ephemeral() {
+    with_docker("persist", |rt, fx| async move {
+        conformance::restart_keeps_data_and_wipes_ephemeral(rt.as_ref(), &fx)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_build_reports_log() {
+    with_docker("badbuild", |rt, fx| async move {
+        conformance::failing_build_reports_log(rt.as_ref(), &fx)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exiting_app_is_reported() {
+    with_docker("exit", |rt, fx| async move {
+        conformance::exiting_app_is_reported(rt.as_ref(), &fx)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_healthy_times_out() {
+    with_docker("unhealthy", |rt, fx| async move {
+        conformance::never_healthy_times_out(rt.as_ref(), &fx)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+fn space(name: &str) -> SpaceId {
+    SpaceId::from_parts("dockertest", name).unwrap()
+}
+
+fn rev(r: &str) -> Revision {
+    Revision::new(r).unwrap()
+}
+
+async fn build_serving(
+    rt: &DockerRuntime,
+    fx: &DockerFixtures,
+    space: &SpaceId,
+    revision: &str,
+    no_cache: bool,
+) -> (tempfile::TempDir, spaces_runtime::BuildOutput) {
+    let dir = tempfile::tempdir().unwrap();
+    fx.serving(dir.path()).unwrap();
+    let built = rt
+        .build(BuildRequest {
+            space: space.clone(),
+            revision: rev(revision),
+            sdk: Sdk::Docker,
+            source: dir.path().into(),
+            app_file: "Dockerfile".into(),
+            no_cache,
+        })
+        .await
+        .unwrap();
+    (dir, built)
+}
+
+fn env_with_secret(space: &SpaceId) -> AppEnvironment {
+    let now = "2026-11-01T00:00:00Z".parse().unwrap();
+    let mut s = Space::new(space.clone(), Sdk::Docker, Visibility::Private, now);
+    s.set_secret("CANARY_TOKEN", Secret::new(CANARY_SECRET), None, now)
+        .unwrap();
+    AppEnvironment::for_space(&s, None)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_from_outside_is_reported_exited() {
+    with_docker("killed", |rt, fx| async move {
+        let space = space("killed");
+        let (_dir, built) = build_serving(&rt, &fx, &space, "abcd", false).await;
+        let instance = rt
+            .start(InstanceSpec {
+                image: built.image.clone(),
+                env: env_with_secret(&space),
+                hardware: None,
+                app_port: fixtures::APP_PORT,
+                volume: None,
+            })
+            .await
+            .unwrap();
+        wait_healthy(rt.as_ref(), &instance, Duration::from_secs(60))
+            .await
+            .unwrap();
+        rt.client()
+            .kill_container(
+                &instance.id.0,
+                Some(KillContainerOptions {
+                    signal: "SIGKILL".into(),
+                }),
+            )
+            .await
+            .unwrap();
+        let mut state = rt.state(&instance.id).await.unwrap();
+        for _ in 0..50 {
+            if state != InstanceState::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            state = rt.state(&instance.id).await.unwrap();
+        }
+        assert_eq!(
+            state,
+            InstanceState::Exited {
+                code: Some(137),
+                oom_killed: false
+            }
+        );
+        match wait_healthy(rt.as_ref(), &instance, Duration::from_secs(5)).await {
+            Err(Error::Exited {
+                code: Some(137), ..
+            }) => {}
+            other => panic!("expected Exited(137), got {other:?}"),
+        }
+        let mut logs = rt.logs(&instance.id, true).await.unwrap();
+        let lines = logs.collect_for(Duration::from_secs(2)).await;
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.source == LogSource::Runtime && l.text.contains("exited with code 137")),
+            "{lines:?}"
+        );
+        rt.stop(&instance.id).await.unwrap();
+        assert_eq!(
+            rt.state(&instance.id).await.unwrap(),
+            InstanceState::Stopped
+        );
+        rt.remove_image(&built.image).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_only_in_env_and_limits_applied() {
+    with_docker("inspect", |rt, fx| async move {
+        let space = space("inspected");
+        let (_dir, built) = build_serving(&rt, &fx, &space, "abcd", false).await;
+        let hardware = Catalog::seed().flavor(&Flavor::CpuBasic).cloned().unwrap();
+        let instance = rt
+            .start(InstanceSpec {
+                image: built.image.clone(),
+                env: env_with_secret(&space),
+                hardware: Some(hardware.clone()),
+                app_port: fixtures::APP_PORT,
+                volume: Some(VolumeSpec { size_gb: 20 }),
+            })
+            .await
+            .unwrap();
+        wait_healthy(rt.as_ref(), &instance, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let mut info = rt
+            .client()
+            .inspect_container(&instance.id.0, None::<InspectContainerOptions>)
+            .await
+            .unwrap();
+        let config = info.config.as_mut().unwrap();
+        let env = config.env.take().unwrap();
+        assert!(
+            env.iter()
+                .any(|e| e == &format!("CANARY_TOKEN={CANARY_SECRET}")),
+            "{env:?}"
+        );
+        assert_eq!(config.user.as_deref(), Some("1000:1000"));
+        let labels = config.labels.clone().unwrap();
+        assert_eq!(
+            labels.get("io.spaces.space").map(String::as_str),
+            Some(space.as_str())
+        );
+        assert_eq!(
+            labels.get("io.spaces.revision").map(String::as_str),
+            Some("abcd")
+        );
+        let rest = serde_json::to_string(&info).unwrap();
+        assert!(
+            !rest.contains(CANARY_SECRET),
+            "a secret outside Env in docker inspect"
+        );
+        let host = info.host_config.as_ref().unwrap();
+        assert_eq!(
+            host.nano_cpus,
+            Some(i64::from(hardware.vcpu) * 1_000_000_000)
+        );
+        assert_eq!(host.memory, Some(i64::from(hardware.memory_gb) << 30));
+        // The app port on the loopback address only.
+        assert!(instance.address.ip().is_loopback());
+        let page = http_get(instance.address, "/", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&page.body).trim(),
+            "persistent=no ephemeral=no"
+        );
+        // Runtime log lines say what was set up, with no secret.
+        let lines = rt
+            .logs(&instance.id, false)
+            .await
+            .unwrap()
+            .collect_for(Duration::from_millis(500))
+            .await;
+        let runtime: Vec<_> = lines
+            .iter()
+            .filter(|l| l.source == LogSource::Runtime)
+            .collect();
+        assert!(
+            runtime.iter().any(|l| l.text.contains("limits:")),
+            "{runtime:?}"
+        );
+        assert!(
+            runtime
+                .iter()
+                .any(|l| l.text.contains("persistent storage")),
+            "{runtime:?}"
+        );
+        assert!(runtime.iter().all(|l| !l.text.contains(CANARY_SECRET)));
+        rt.stop(&instance.id).await.unwrap();
+        rt.delete_volume(&space).await.unwrap();
+        rt.remove_image(&built.image).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn factory_reboot_builds_without_cache_and_replaces_the_image() {
+    with_docker("reboot", |rt, fx| async move {
+        let space = space("rebooted");
+        let (dir, first) = build_serving(&rt, &fx, &space, "abcd", false).await;
+        let first_id = rt
+            .client()
+            .inspect_image(&first.image.reference)
+            .await
+            .unwrap()
+            .id;
+        let again = rt
+            .build(BuildRequest {
+                space: space.clone(),
+                revision: rev("abcd"),
+                sdk: Sdk::Docker,
+                source: dir.path().into(),
+                app_file: "Dockerfile".into(),
+                no_cache: false,
+            })
+            .await
+            .unwrap();
+        assert!(
+            again.log.iter().any(|l| l.contains("Using cache")),
+            "{:?}",
+            again.log
+        );
+        let reboot = rt
+            .build(BuildRequest {
+                space: space.clone(),
+                revision: rev("abcd"),
+                sdk: Sdk::Docker,
+                source: dir.path().into(),
+                app_file: "Dockerfile".into(),
+                no_cache: true,
+            })
+            .await
+            .unwrap();
+        assert!(
+            !reboot.log.iter().any(|l| l.contains("Using cache")),
+            "{:?}",
+            reboot.log
+        );
+        assert_eq!(reboot.image.reference, first.image.reference);
+        let new_id = rt
+            .client()
+            .inspect_image(&reboot.image.reference)
+            .await
+            .unwrap()
+            .id;
+        assert_ne!(new_id, first_id);
+        // The image the tag named before is gone.
+        assert!(rt
+            .client()
+            .inspect_image(first_id.as_deref().unwrap())
+            .await
+            .is_err());
+        assert!(reboot
+            .image
+            .reference
+            .starts_with(&format!("{}/dockertest/rebooted:abcd", rt.config().prefix)));
+        rt.remove_image(&reboot.image).await.unwrap();
+        assert!(rt
+            .client()
+            .inspect_image(&reboot.image.reference)
+            .await
+            .is_err());
+        rt.remove_image(&reboot.image).await.unwrap(); // removing twice is fine
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn no_engine_is_unavailable() {
+    let err = DockerRuntime::connect(DockerConfig {
+        endpoint: Some("unix:///nonexistent/spaces-docker.sock".into()),
+        ..DockerConfig::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Unavailable {
+                backend: "docker",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
