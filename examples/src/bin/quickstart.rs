@@ -1,227 +1,269 @@
-//! The quickstart: one Space through its whole life, on a manual clock, with no network and no
-//! container engine.
+//! The quickstart: real Spaces on the local runtime, through their whole life, then the month's
+//! invoice. No network, no container engine.
 //!
 //! ```text
 //! cargo run -p spaces-examples --bin quickstart
 //! ```
 //!
-//! Each step prints the event, who caused it, the stage change and what a runtime would do.
+//! 1. A static Space (`examples/spaces/hello-static`): build, start, fetch its page over HTTP,
+//!    48 idle hours on a manual clock → asleep, a visit wakes it (the cold start is timed).
+//! 2. A Python Space (`examples/spaces/hello-python`, when `python3` is on PATH): pause, a visit
+//!    that does not wake it, restart, persistent storage attached and upgraded, a refused
+//!    downgrade, paid hardware.
+//! 3. The usage events the supervisor recorded, priced by spaces-billing for November 2026.
+//!
+//! Everything it creates lives in a temporary folder that is removed at the end.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use clap::Parser;
 use spaces_core::{
-    Actor, AppEnvironment, Catalog, Clock, Effect, Event, Flavor, ManualClock, RepoCheck, Revision,
-    Sdk, Secret, Space, SpaceId, StorageTier, Timestamp, Visibility,
+    Catalog, ManualClock, Revision, Sdk, SpaceId, Stage, StorageTier, Timestamp, Visibility,
 };
+use spaces_runtime::supervisor::{
+    MemorySink, PushSettings, Supervisor, UsageChange, UsageEvent, UsageSink,
+};
+use spaces_runtime::{http_get, LocalRuntime, Runtime};
 
-struct Walk {
-    clock: ManualClock,
-    space: Space,
-    step: usize,
+/// Run Spaces through their life on this machine and print the month's invoice.
+#[derive(Parser, Debug)]
+#[command(name = "quickstart", version)]
+struct Args {
+    /// Which runtime runs the Spaces.
+    #[arg(long, value_enum, default_value_t = RuntimeKind::Local)]
+    runtime: RuntimeKind,
+    /// Keep the state and runtime folders here instead of a temporary folder (kept afterwards).
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
 }
 
-impl Walk {
-    fn apply(&mut self, what: &str, event: Event, actor: Actor) -> Result<(), spaces_core::Error> {
-        self.step += 1;
-        let t = self.space.apply(event, actor, self.clock.now())?;
-        let effects = if t.effects.is_empty() {
-            "nothing to do".to_owned()
-        } else {
-            t.effects
-                .iter()
-                .map(describe)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let change = if t.from == t.to {
-            format!("stays {}", t.to)
-        } else {
-            format!("{} -> {}", t.from, t.to)
-        };
-        println!(
-            "{:>2}. [{}] {what:<44} {change:<34} ({effects})",
-            self.step,
-            clock_label(self.clock.now())
-        );
-        Ok(())
-    }
-
-    fn wait(&self, d: Duration, why: &str) {
-        self.clock.advance(d);
-        println!(
-            "    ... {why} (clock now {})",
-            clock_label(self.clock.now())
-        );
-    }
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum RuntimeKind {
+    /// Static Spaces in-process, Python Spaces as child processes.
+    Local,
 }
 
-fn describe(e: &Effect) -> String {
-    match e {
-        Effect::CancelBuild => "cancel build".into(),
-        Effect::Build { no_cache: false } => "build image".into(),
-        Effect::Build { no_cache: true } => "build image without cache".into(),
-        Effect::StopInstance => "stop instance".into(),
-        Effect::StartInstance { flavor: Some(f) } => format!("start instance on {f}"),
-        Effect::StartInstance { flavor: None } => "start instance".into(),
-        Effect::RetireOldInstance => "retire old instance".into(),
-        Effect::DeleteVolume => "delete /data volume".into(),
-        Effect::Destroy => "remove everything".into(),
+/// Prints each stage, hardware and storage change as the supervisor records it.
+#[derive(Debug)]
+struct PrintingSink {
+    inner: MemorySink,
+    stages: Mutex<HashMap<SpaceId, Stage>>,
+}
+
+impl UsageSink for PrintingSink {
+    fn record(&self, e: &UsageEvent) -> Result<(), spaces_runtime::Error> {
+        let when = e.at.strftime("%b %d %H:%M");
+        match &e.change {
+            UsageChange::Stage(to) => {
+                let mut stages = self.stages.lock().unwrap_or_else(|p| p.into_inner());
+                let from = stages.insert(e.space.clone(), to.clone());
+                let from = from.map_or_else(|| "(new)".to_owned(), |s| s.to_string());
+                println!("   [{when}] {:<20} {from:>20} -> {to}", e.space.as_str());
+            }
+            UsageChange::Hardware(f) => {
+                println!("   [{when}] {:<20} runs on {f}", e.space.as_str())
+            }
+            UsageChange::Storage(Some(t)) => {
+                println!("   [{when}] {:<20} storage {t}", e.space.as_str())
+            }
+            UsageChange::Storage(None) => {
+                println!("   [{when}] {:<20} storage deleted", e.space.as_str())
+            }
+        }
+        self.inner.record(e)
     }
 }
 
-fn clock_label(t: Timestamp) -> String {
-    t.strftime("%b %d %H:%M").to_string()
+type Failure = Box<dyn std::error::Error>;
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("spaces")
 }
 
-fn run() -> Result<(), spaces_core::Error> {
-    // 2026-11-02T09:00:00Z
-    let clock = ManualClock::new(Timestamp::constant(1_793_610_000, 0));
-    let id: SpaceId = "alice/flan-t5-demo".parse()?;
-    let mut space = Space::new(id.clone(), Sdk::Gradio, Visibility::Public, clock.now());
-    space.set_title("Flan-T5 demo");
-    space.set_secret(
-        "HF_TOKEN",
-        Secret::new("hf_example_not_a_real_token"),
-        None,
-        clock.now(),
-    )?;
-    space.set_variable("MODEL_ID", "google/flan-t5-small")?;
+async fn fetch(addr: std::net::SocketAddr) -> Result<String, Failure> {
+    let r = http_get(addr, "/", Duration::from_secs(5)).await?;
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    let first = body
+        .lines()
+        .find(|l| l.contains("<h1>"))
+        .or_else(|| body.lines().next())
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    Ok(format!("HTTP {} {first}", r.status))
+}
 
-    println!(
-        "Space {id} (gradio) created; it will be served at https://{}",
-        id.host()
-    );
-    println!("stage: {}\n", space.stage());
-    let mut w = Walk {
-        clock,
-        space,
-        step: 0,
+fn section(title: &str) {
+    println!("\n== {title}");
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    let temp = tempfile::tempdir()?;
+    let root = args
+        .state
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
+    // 2026-11-02T09:00:00Z: the manual clock decides idle time and usage timestamps.
+    let clock = Arc::new(ManualClock::new(Timestamp::constant(1_793_610_000, 0)));
+    let runtime: Arc<dyn Runtime> = match args.runtime {
+        RuntimeKind::Local => Arc::new(LocalRuntime::new(root.join("runtime"))?),
     };
-
-    let rev = Revision::new("3f9c2ab")?;
-    w.apply(
-        "owner pushes 3f9c2ab",
-        Event::Push {
-            revision: rev,
-            repo: RepoCheck::Ready,
-        },
-        Actor::Owner,
-    )?;
-    w.wait(Duration::from_secs(95), "the image builds");
-    w.apply("build succeeds", Event::BuildSucceeded, Actor::Platform)?;
-    w.wait(Duration::from_secs(12), "the app starts");
-    w.apply(
-        "health check answers 200",
-        Event::AppHealthy,
-        Actor::Platform,
-    )?;
-
+    let sink = Arc::new(PrintingSink {
+        inner: MemorySink::new(),
+        stages: Mutex::new(HashMap::new()),
+    });
     let catalog = Catalog::seed();
-    let env = AppEnvironment::for_space(&w.space, catalog.flavor(&Flavor::CpuBasic));
-    println!("\n    The app sees (secrets shown as ***):");
-    for (name, value) in env.entries() {
-        println!("      {name}={value:?}");
-    }
-    println!();
-
-    w.wait(Duration::from_secs(3 * 3600), "visitors use it");
-    w.apply("a visitor opens the app", Event::Visit, Actor::Visitor)?;
-    let sleeps_at = w.space.lifecycle().sleeps_at();
+    let sup = Supervisor::open(
+        &root.join("state"),
+        Arc::clone(&runtime),
+        clock.clone(),
+        catalog.clone(),
+        sink.clone(),
+    )
+    .await?;
     println!(
-        "    free cpu-basic sleeps after 48 h without a visit: at {}",
-        sleeps_at.map(clock_label).unwrap_or_else(|| "never".into())
+        "spaces quickstart: {} runtime, state in {}",
+        runtime.name(),
+        root.display()
     );
-    w.wait(Duration::from_secs(48 * 3600), "nobody visits for 48 h");
-    w.apply("idle timer fires", Event::IdleTimeout, Actor::Platform)?;
-    w.wait(Duration::from_secs(7200), "two hours later");
-    w.apply(
-        "a visitor opens the app (wakes it)",
-        Event::Visit,
-        Actor::Visitor,
-    )?;
-    w.wait(Duration::from_secs(9), "cold start");
-    w.apply(
-        "health check answers 200",
-        Event::AppHealthy,
-        Actor::Platform,
-    )?;
 
-    w.apply("owner pauses", Event::Pause, Actor::Owner)?;
-    w.wait(Duration::from_secs(3600), "an hour later");
-    w.apply(
-        "a visitor opens the app (paused: no wake)",
-        Event::Visit,
-        Actor::Visitor,
-    )?;
-    match w.space.apply(
-        Event::Restart {
-            factory_reboot: false,
-        },
-        Actor::Visitor,
-        w.clock.now(),
-    ) {
-        Err(e) => println!("    refused: {e}"),
-        Ok(_) => println!("    (unexpected: a visitor restarted the Space)"),
-    }
-    w.apply(
-        "owner restarts",
-        Event::Restart {
-            factory_reboot: false,
-        },
-        Actor::Owner,
-    )?;
-    w.wait(Duration::from_secs(10), "the app starts");
-    w.apply(
-        "health check answers 200",
-        Event::AppHealthy,
-        Actor::Platform,
-    )?;
-
-    w.apply(
-        "owner attaches small storage (20 GB)",
-        Event::RequestStorage(StorageTier::Small),
-        Actor::Owner,
-    )?;
-    w.apply(
-        "health check answers 200",
-        Event::AppHealthy,
-        Actor::Platform,
-    )?;
-    w.apply(
-        "owner upgrades to medium storage (150 GB)",
-        Event::RequestStorage(StorageTier::Medium),
-        Actor::Owner,
-    )?;
-    w.apply(
-        "health check answers 200",
-        Event::AppHealthy,
-        Actor::Platform,
-    )?;
-    println!("    owner asks to go back to small storage:");
-    match w.space.apply(
-        Event::RequestStorage(StorageTier::Small),
-        Actor::Owner,
-        w.clock.now(),
-    ) {
-        Err(e) => println!("    refused: {e}"),
-        Ok(_) => println!("    (unexpected: the downgrade was accepted)"),
-    }
+    // 1. A static Space.
+    section("1. a static Space: build, run, fetch, sleep, wake");
+    let site: SpaceId = "alice/hello-static".parse()?;
+    sup.create(site.clone(), Sdk::Static, Visibility::Public)?;
+    let st = sup
+        .push(
+            &site,
+            &examples_dir().join("hello-static"),
+            Revision::new("5a7c11e")?,
+            PushSettings::default(),
+        )
+        .await?;
+    let addr = st.address.ok_or("the static Space is not serving")?;
+    println!("   GET http://{addr}/ -> {}", fetch(addr).await?);
+    println!("   ... 48 hours without a visit (manual clock)");
+    clock.advance(Duration::from_secs(48 * 3600));
+    sup.tick().await?;
+    let visit = sup.visit(&site).await?;
+    let cold = visit.cold_start.ok_or("the visit did not wake the Space")?;
+    let addr = visit.address.ok_or("the woken Space is not serving")?;
     println!(
-        "    storage still {}; stage still {}",
-        w.space
-            .lifecycle()
-            .storage()
-            .map(|t| t.as_str())
-            .unwrap_or("none"),
-        w.space.stage()
+        "   a visitor woke it: cold start {:.1} ms, GET -> {}",
+        cold.as_secs_f64() * 1000.0,
+        fetch(addr).await?
     );
-    println!("\nDone: every step above came from spaces_core::Lifecycle::step on a manual clock.");
+    match sup.pause(&site).await {
+        Err(e) => println!("   pause refused: {e}"),
+        Ok(_) => println!("   (unexpected: a static Space was paused)"),
+    }
+
+    // 2. A Python Space.
+    section("2. a Python Space: pause, restart, storage, hardware");
+    let app: SpaceId = "alice/hello-python".parse()?;
+    let has_python = LocalRuntime::new(root.join("probe"))
+        .map(|r| r.python().is_some())
+        .unwrap_or(false);
+    if args.runtime == RuntimeKind::Local && !has_python {
+        println!("   skipped: no python3 on PATH (the local runtime runs Python Spaces with it)");
+    } else {
+        sup.create(app.clone(), Sdk::Gradio, Visibility::Public)?;
+        sup.set_secret(
+            &app,
+            "HF_TOKEN",
+            spaces_core::Secret::new("hf_quickstart_example"),
+        )?;
+        let st = sup
+            .push(
+                &app,
+                &examples_dir().join("hello-python"),
+                Revision::new("9d0e4f2")?,
+                PushSettings::default(),
+            )
+            .await?;
+        println!(
+            "   GET -> {}",
+            fetch(st.address.ok_or("not serving")?).await?
+        );
+        clock.advance(Duration::from_secs(2 * 3600));
+        sup.pause(&app).await?;
+        clock.advance(Duration::from_secs(3600));
+        let v = sup.visit(&app).await?;
+        println!(
+            "   a visit while paused: stage stays {}, nothing served: {}",
+            v.stage,
+            v.address.is_none()
+        );
+        clock.advance(Duration::from_secs(1800));
+        let st = sup.restart(&app, false).await?;
+        println!("   owner restarted it: {}", st.stage);
+        sup.request_storage(&app, StorageTier::Small).await?;
+        clock.advance(Duration::from_secs(600));
+        let st = sup.request_storage(&app, StorageTier::Medium).await?;
+        println!(
+            "   GET -> {}",
+            fetch(st.address.ok_or("not serving")?).await?
+        );
+        match sup.request_storage(&app, StorageTier::Small).await {
+            Err(e) => println!("   downgrade refused: {e}"),
+            Ok(_) => println!("   (unexpected: the downgrade was accepted)"),
+        }
+        let st = sup.change_hardware(&app, "t4-small").await?;
+        println!(
+            "   GET -> {}",
+            fetch(st.address.ok_or("not serving")?).await?
+        );
+        println!("   ... 3 hours on t4-small");
+        clock.advance(Duration::from_secs(3 * 3600));
+        sup.pause(&app).await?;
+    }
+
+    // 3. The invoice.
+    section("3. the month's invoice, from the recorded usage events");
+    let log = sink.inner.to_jsonl();
+    let invoice = spaces_billing::UsageLog::parse(&log, &catalog)?.invoice("2026-11".parse()?)?;
+    for line in &invoice.lines {
+        println!(
+            "   {:<20} {:<22} {:>6} min  ${:>8}",
+            line.space.as_str(),
+            line.item.to_string(),
+            line.minutes,
+            line.amount
+        );
+    }
+    println!("   {:<55} ${:>8}", "total", invoice.total);
+    println!("   (storage is billed until it is deleted: the medium tier is held to the end of the month)");
+    println!(
+        "   (usage events: {}; invoice JSON: {} bytes)",
+        log.lines().count(),
+        invoice.to_json().len()
+    );
+
+    sup.shutdown().await?;
+    if args.state.is_none() {
+        println!("\nDone. Removed the temporary state folder.");
+    } else {
+        println!("\nDone. State kept in {}.", root.display());
+    }
     Ok(())
 }
 
 fn main() -> ExitCode {
-    match run() {
+    let args = Args::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("quickstart: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("quickstart failed: {e}");
