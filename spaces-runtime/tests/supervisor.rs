@@ -540,3 +540,86 @@ async fn operations_on_different_spaces_do_not_wait_for_each_other() {
     drop(held);
     assert_eq!(pushing.await.unwrap().unwrap().stage, Stage::Running);
 }
+
+#[tokio::test]
+async fn billing_the_usage_events_gives_no_hardware_minutes_for_building_paused_or_sleeping() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = Arc::new(LocalRuntime::new(dir.path().join("rt")).unwrap());
+    if local.python().is_none() {
+        println!("SKIPPED: no python3 on PATH");
+        return;
+    }
+    let runtime = Arc::new(GatedBuilds {
+        inner: local,
+        gate: Semaphore::new(1),
+    });
+    let clock = Arc::new(ManualClock::new(start_time()));
+    let sink = Arc::new(MemorySink::new());
+    let sup = Supervisor::open(
+        &dir.path().join("state"),
+        runtime.clone(),
+        clock.clone(),
+        Catalog::seed(),
+        sink.clone(),
+    )
+    .await
+    .unwrap();
+    let id: SpaceId = "alice/billed".parse().unwrap();
+    sup.create(id.clone(), Sdk::Gradio, Visibility::Public)
+        .unwrap();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("app.py"), PY_APP).unwrap();
+    let minutes = |m: u64| Duration::from_secs(m * 60);
+
+    // 30 minutes of building (free).
+    let held = runtime.gate.acquire().await.unwrap();
+    let pushing = {
+        let (sup, id, path) = (sup.clone(), id.clone(), files.path().to_path_buf());
+        tokio::spawn(async move {
+            sup.push(&id, &path, rev("eeee555"), PushSettings::default())
+                .await
+        })
+    };
+    for _ in 0..200 {
+        if sup.status(&id).unwrap().stage == Stage::Building {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    clock.advance(minutes(30));
+    drop(held);
+    assert_eq!(pushing.await.unwrap().unwrap().stage, Stage::Running);
+    clock.advance(minutes(60)); // 60 min on cpu-basic
+    sup.change_hardware(&id, "t4-small").await.unwrap();
+    clock.advance(minutes(120)); // 120 min on t4-small
+    sup.pause(&id).await.unwrap();
+    clock.advance(minutes(300)); // paused: free
+    sup.restart(&id, false).await.unwrap();
+    sup.set_sleep_time(&id, Some(minutes(60))).await.unwrap();
+    clock.advance(minutes(60)); // 60 min on t4-small, then asleep
+    sup.tick().await.unwrap();
+    assert_eq!(sup.status(&id).unwrap().stage, Stage::Sleeping);
+    clock.advance(minutes(600)); // sleeping: free
+    let v = sup.visit(&id).await.unwrap();
+    assert_eq!(v.stage, Stage::Running);
+    clock.advance(minutes(30)); // 30 min on t4-small
+    sup.pause(&id).await.unwrap();
+    sup.shutdown().await.unwrap();
+
+    let invoice = spaces_billing::UsageLog::parse(&sink.to_jsonl(), &Catalog::seed())
+        .unwrap()
+        .invoice("2026-11".parse().unwrap())
+        .unwrap();
+    let lines: Vec<_> = invoice
+        .lines
+        .iter()
+        .map(|l| (l.item.to_string(), l.minutes, l.amount.to_string()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("hardware/cpu-basic".to_owned(), 60, "0.00".to_owned()),
+            ("hardware/t4-small".to_owned(), 210, "0.21".to_owned()),
+        ]
+    );
+}
