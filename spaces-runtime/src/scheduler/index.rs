@@ -14,7 +14,9 @@
 //!
 //! Search order is the stranding policy. A GPU shape searches only its model's pool. A CPU shape
 //! searches the CPU pool first, then GPU hosts whose GPUs are all taken (their leftover CPU and
-//! memory strands no GPU), and only then GPU hosts with free GPUs, cheapest GPU model first. The
+//! memory strands no GPU), then GPU hosts with free GPUs where it still leaves room for the
+//! pool's smallest GPU demand on each free GPU, and only as a last resort GPU hosts where it eats
+//! into that room; cheapest GPU model first at each step. The
 //! lowest slot within a set is first fit in the order hosts were added, which packs Spaces onto
 //! few hosts and leaves whole hosts free.
 
@@ -48,8 +50,12 @@ struct Entry {
     need: Resources,
     /// The set of hosts that fit (for a CPU shape on a GPU pool: those whose GPUs are all taken).
     set: usize,
-    /// For a CPU shape on a GPU pool: the set of hosts that fit and still have free GPUs.
+    /// For a CPU shape on a GPU pool: the hosts with free GPUs that fit the shape and still
+    /// leave room for the pool's smallest GPU demand on each free GPU.
     idle_gpu_set: Option<usize>,
+    /// For a CPU shape on a GPU pool: the hosts with free GPUs that fit the shape only by eating
+    /// into that room (the last resort: it may strand GPUs).
+    strand_set: Option<usize>,
 }
 
 /// See the module documentation.
@@ -59,6 +65,9 @@ pub(crate) struct ShapeIndex {
     sets: Vec<SlotSet>,
     /// Per pool, the entries to refresh when one of its hosts changes.
     entries: Vec<Vec<Entry>>,
+    /// Per pool, the room kept per free GPU before CPU Spaces are let in: the smallest vCPU,
+    /// memory and disk per GPU of the GPU shapes of that pool (zero for the CPU pool).
+    reserve: Vec<Resources>,
 }
 
 /// The order in which CPU Spaces fall back onto GPU pools: cheaper, more plentiful GPUs first,
@@ -89,6 +98,7 @@ impl ShapeIndex {
         while self.entries.len() < fleet.pools().len() {
             let pool = self.entries.len();
             self.entries.push(Vec::new());
+            self.reserve.push(Resources::ZERO);
             for shape in 0..self.shapes.len() {
                 if self.shapes.get(shape).is_some_and(|s| s.pool.is_none()) {
                     self.attach(fleet, shape, pool);
@@ -125,7 +135,10 @@ impl ShapeIndex {
             order: Vec::new(),
         });
         match pool {
-            Some(p) => self.attach(fleet, shape, p),
+            Some(p) => {
+                self.attach(fleet, shape, p);
+                self.update_reserve(fleet, p);
+            }
             None => {
                 for p in 0..self.entries.len() {
                     self.attach(fleet, shape, p);
@@ -145,24 +158,61 @@ impl ShapeIndex {
         let cpu_shape = need.gpus == 0;
         let set = self.new_set();
         let idle_gpu_set = (cpu_shape && gpu_pool).then(|| self.new_set());
+        let strand_set = (cpu_shape && gpu_pool).then(|| self.new_set());
         let entry = Entry {
             shape,
             need,
             set,
             idle_gpu_set,
+            strand_set,
         };
         if let Some(entries) = self.entries.get_mut(pool) {
             entries.push(entry);
         }
         let hosts = fleet.pools().get(pool).map_or(0, |p| p.hosts.len());
-        for s in [Some(set), idle_gpu_set].into_iter().flatten() {
+        for s in [Some(set), idle_gpu_set, strand_set].into_iter().flatten() {
             if let Some(set) = self.sets.get_mut(s) {
                 set.ensure(hosts);
             }
         }
         if let Some(p) = fleet.pools().get(pool) {
             for (slot, host) in p.hosts.iter().enumerate() {
-                self.apply(fleet, &entry, slot as u32, *host);
+                self.apply(fleet, &entry, pool, slot as u32, *host);
+            }
+        }
+    }
+
+    /// Recomputes the room kept per free GPU on `pool` after a GPU shape was added to it, and
+    /// re-files the pool's hosts (O(pool size), once per new GPU shape).
+    fn update_reserve(&mut self, fleet: &Fleet, pool: PoolId) {
+        let mut reserve: Option<Resources> = None;
+        for s in self.shapes.iter().filter(|s| s.pool == Some(pool)) {
+            let gpus = s.need.gpus.max(1);
+            let per_gpu = Resources::new(
+                s.need.vcpu / gpus,
+                s.need.memory_gb / gpus,
+                s.need.disk_gb / gpus,
+                0,
+            );
+            reserve = Some(match reserve {
+                None => per_gpu,
+                Some(r) => Resources::new(
+                    r.vcpu.min(per_gpu.vcpu),
+                    r.memory_gb.min(per_gpu.memory_gb),
+                    r.disk_gb.min(per_gpu.disk_gb),
+                    0,
+                ),
+            });
+        }
+        if let Some(r) = self.reserve.get_mut(pool) {
+            *r = reserve.unwrap_or(Resources::ZERO);
+        }
+        let entries = self.entries.get(pool).cloned().unwrap_or_default();
+        if let Some(p) = fleet.pools().get(pool) {
+            for e in &entries {
+                for (slot, host) in p.hosts.iter().enumerate() {
+                    self.apply(fleet, e, pool, slot as u32, *host);
+                }
             }
         }
     }
@@ -175,7 +225,8 @@ impl ShapeIndex {
     /// Recomputes where `shape` looks for hosts, in preference order (module documentation).
     fn order_search(&mut self, fleet: &Fleet, shape: ShapeId) {
         let mut fits_first = Vec::new();
-        let mut idle_gpus_last = Vec::new();
+        let mut idle_gpus_next = Vec::new();
+        let mut stranding_last = Vec::new();
         let mut pools: Vec<PoolId> = (0..self.entries.len()).collect();
         pools.sort_by_key(|p| {
             (
@@ -190,11 +241,15 @@ impl ShapeIndex {
             for e in entries.iter().filter(|e| e.shape == shape) {
                 fits_first.push((pool, e.set));
                 if let Some(idle) = e.idle_gpu_set {
-                    idle_gpus_last.push((pool, idle));
+                    idle_gpus_next.push((pool, idle));
+                }
+                if let Some(strand) = e.strand_set {
+                    stranding_last.push((pool, strand));
                 }
             }
         }
-        fits_first.extend(idle_gpus_last);
+        fits_first.extend(idle_gpus_next);
+        fits_first.extend(stranding_last);
         if let Some(s) = self.shapes.get_mut(shape) {
             s.order = fits_first;
         }
@@ -209,7 +264,10 @@ impl ShapeIndex {
         let hosts = fleet.pools().get(seat.pool).map_or(0, |p| p.hosts.len());
         if let Some(entries) = self.entries.get(seat.pool) {
             for e in entries {
-                for s in [Some(e.set), e.idle_gpu_set].into_iter().flatten() {
+                for s in [Some(e.set), e.idle_gpu_set, e.strand_set]
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(set) = self.sets.get_mut(s) {
                         set.ensure(hosts);
                     }
@@ -232,20 +290,17 @@ impl ShapeIndex {
             Some(h) => (h.free(), h.state().accepts_spaces()),
             None => return,
         };
+        let reserve = self.reserve.get(seat.pool).copied().unwrap_or_default();
         for e in entries {
-            update(&mut self.sets, e, seat.slot, &free, accepting);
+            update(&mut self.sets, e, seat.slot, &free, accepting, &reserve);
         }
     }
 
-    fn apply(&mut self, fleet: &Fleet, entry: &Entry, slot: u32, host: HostId) {
+    fn apply(&mut self, fleet: &Fleet, entry: &Entry, pool: PoolId, slot: u32, host: HostId) {
+        let reserve = self.reserve.get(pool).copied().unwrap_or_default();
         if let Some(h) = fleet.host(host) {
-            update(
-                &mut self.sets,
-                entry,
-                slot,
-                &h.free(),
-                h.state().accepts_spaces(),
-            );
+            let accepting = h.state().accepts_spaces();
+            update(&mut self.sets, entry, slot, &h.free(), accepting, &reserve);
         }
     }
 
@@ -264,15 +319,40 @@ impl ShapeIndex {
 
 /// Puts the host at `slot` in or out of `entry`'s sets, given its free capacity.
 #[inline]
-fn update(sets: &mut [SlotSet], entry: &Entry, slot: u32, free: &Resources, accepting: bool) {
+fn update(
+    sets: &mut [SlotSet],
+    entry: &Entry,
+    slot: u32,
+    free: &Resources,
+    accepting: bool,
+    reserve: &Resources,
+) {
     let fits = accepting && entry.need.fits_in(free);
-    match entry.idle_gpu_set {
-        None => set_member(sets, entry.set, slot, fits),
-        Some(idle) => {
+    match (entry.idle_gpu_set, entry.strand_set) {
+        (Some(idle), Some(strand)) => {
             let gpus_taken = free.gpus == 0;
+            let g = free.gpus;
+            let kept = Resources::new(
+                entry
+                    .need
+                    .vcpu
+                    .saturating_add(reserve.vcpu.saturating_mul(g)),
+                entry
+                    .need
+                    .memory_gb
+                    .saturating_add(reserve.memory_gb.saturating_mul(g)),
+                entry
+                    .need
+                    .disk_gb
+                    .saturating_add(reserve.disk_gb.saturating_mul(g)),
+                0,
+            );
+            let leaves_room = fits && kept.fits_in(free);
             set_member(sets, entry.set, slot, fits && gpus_taken);
-            set_member(sets, idle, slot, fits && !gpus_taken);
+            set_member(sets, idle, slot, !gpus_taken && leaves_room);
+            set_member(sets, strand, slot, !gpus_taken && fits && !leaves_room);
         }
+        _ => set_member(sets, entry.set, slot, fits),
     }
 }
 
