@@ -538,3 +538,59 @@ async fn no_engine_is_unavailable() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docker_hello_example_space_runs() {
+    with_docker("hello", |rt, _fx| async move {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/spaces/docker-hello");
+        let config = std::fs::read_to_string(repo.join("README.md")).unwrap();
+        assert!(config.contains("\nsdk: docker\n"), "{config}");
+        let dir = tempfile::tempdir().unwrap();
+        fixtures::stage_space(&repo, dir.path()).unwrap();
+        let space = space("docker-hello");
+        let built = rt
+            .build(BuildRequest {
+                space: space.clone(),
+                revision: rev("1234abcd"),
+                sdk: Sdk::Docker,
+                source: dir.path().into(),
+                app_file: "Dockerfile".into(),
+                no_cache: false,
+            })
+            .await
+            .unwrap();
+        let mut pages = Vec::new();
+        for _ in 0..2 {
+            let instance = rt
+                .start(InstanceSpec {
+                    image: built.image.clone(),
+                    env: env_with_secret(&space),
+                    hardware: None,
+                    app_port: fixtures::APP_PORT,
+                    volume: Some(VolumeSpec { size_gb: 20 }),
+                })
+                .await
+                .unwrap();
+            wait_healthy(rt.as_ref(), &instance, Duration::from_secs(60))
+                .await
+                .unwrap();
+            let page = http_get(instance.address, "/", Duration::from_secs(5))
+                .await
+                .unwrap();
+            assert_eq!(page.status, 200);
+            pages.push(String::from_utf8_lossy(&page.body).into_owned());
+            rt.stop(&instance.id).await.unwrap();
+        }
+        assert!(
+            pages[0].contains("Hello from dockertest/docker-hello"),
+            "{}",
+            pages[0]
+        );
+        assert!(pages[0].contains("uid 1000"), "{}", pages[0]);
+        assert!(pages[0].contains("boot number 1"), "{}", pages[0]);
+        assert!(pages[1].contains("boot number 2"), "{}", pages[1]);
+        rt.delete_volume(&space).await.unwrap();
+        rt.remove_image(&built.image).await.unwrap();
+    })
+    .await;
+}

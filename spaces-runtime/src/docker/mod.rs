@@ -5,7 +5,7 @@
 //!   (`unix:///var/run/docker.sock`), [`DockerConfig::endpoint`] an explicit `unix://`, `tcp://`
 //!   or `http://` endpoint. The API version is negotiated down to the engine's (Docker 20.10
 //!   speaks 1.41, older than bollard's default). No engine answering is [`Error::Unavailable`].
-//! - **Build** ([`build`](self::build)): the Space's folder is sent as a tar context to the classic
+//! - **Build** ([`build`]): the Space's folder is sent as a tar context to the classic
 //!   builder; the build log is streamed into [`BuildOutput::log`](crate::BuildOutput); a failed
 //!   step is [`Error::BuildFailed`] with the log tail; `no_cache` (factory reboot) builds without
 //!   cache. Images are tagged `<prefix>/<owner>/<name>:<revision>` (lower-cased, see
@@ -15,7 +15,7 @@
 //!   app's user and a fresh persistent volume inherits that owner (see "User" below). The
 //!   classic builder has no build-time secrets (`RUN --mount=type=secret` needs BuildKit), and
 //!   `.dockerignore` is not applied (the CLI applies it, not the engine).
-//! - **Run** ([`container`](self::container)): one container per instance, named
+//! - **Run** ([`container`]): one container per instance, named
 //!   `<prefix>-<owner>-<name>-<revision>-<unique>` and labelled with the Space id and revision
 //!   (`io.spaces.*`); the app's environment (helper variables, variables, secrets) goes only into
 //!   the container's `Env`, never into a label, the name or the command line; `NanoCpus` and
