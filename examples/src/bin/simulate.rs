@@ -21,7 +21,7 @@ use spaces_runtime::scheduler::{Demand, Fleet, HostSpec, Packing, Reason, Schedu
 
 /// Simulate a day of sleep/wake churn on a fleet and report how the scheduler did.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Registered Spaces.
     #[arg(long, default_value_t = 1_000_000)]
