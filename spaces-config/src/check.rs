@@ -122,6 +122,15 @@ fn written(node: &Node) -> Option<String> {
     node.text().map(str::to_owned)
 }
 
+/// The name of item `i` of a list key in messages (`models[1]`; the key alone for a scalar).
+fn item_path(key: &str, listed: bool, i: usize) -> String {
+    if listed {
+        format!("{key}[{i}]")
+    } else {
+        key.to_owned()
+    }
+}
+
 /// Lower-cased letters and digits only, to match near-miss key names.
 fn squash(s: &str) -> String {
     s.chars()
@@ -208,12 +217,13 @@ impl Validator {
         key: &str,
         node: &Node,
         parse: fn(&str) -> Option<T>,
-        expected: String,
+        expected: fn() -> String,
     ) -> Option<T> {
         let text = self.text(key, node)?;
         match parse(text) {
             Some(v) => Some(v),
             None => {
+                let expected = expected();
                 self.error(
                     key,
                     node,
@@ -295,7 +305,7 @@ impl Validator {
     }
 
     /// A list of scalars (a single scalar is accepted as a one-item list, with a warning).
-    fn list<'n>(&mut self, key: &str, node: &'n Node, single_ok: bool) -> Vec<(String, &'n Node)> {
+    fn list<'n>(&mut self, key: &str, node: &'n Node, single_ok: bool) -> Vec<(&'n str, &'n Node)> {
         match &node.kind {
             _ if node.is_null() => {
                 self.warn(key, node, format!("{key} has no value; it is ignored"));
@@ -304,9 +314,10 @@ impl Validator {
             NodeKind::Seq(items) => {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
-                    let path = format!("{key}[{i}]");
+                    let path = || format!("{key}[{i}]");
                     match item.text() {
                         Some(_) if item.is_null() => {
+                            let path = path();
                             self.error(
                                 &path,
                                 item,
@@ -314,13 +325,16 @@ impl Validator {
                                 None,
                             );
                         }
-                        Some(t) => out.push((t.to_owned(), item)),
-                        None => self.error(
-                            &path,
-                            item,
-                            format!("{path} must be a single value, not {}", item.describe()),
-                            None,
-                        ),
+                        Some(t) => out.push((t, item)),
+                        None => {
+                            let path = path();
+                            self.error(
+                                &path,
+                                item,
+                                format!("{path} must be a single value, not {}", item.describe()),
+                                None,
+                            );
+                        }
                     }
                 }
                 out
@@ -329,7 +343,7 @@ impl Validator {
                 if !single_ok {
                     self.warn(key, node, format!("{key} is a list: write {key}: [{text}]"));
                 }
-                vec![(text.clone(), node)]
+                vec![(text.as_str(), node)]
             }
             NodeKind::Map(_) => {
                 self.error(
@@ -346,7 +360,7 @@ impl Validator {
     fn repo_ids(&mut self, key: &str, node: &Node) -> Vec<RepoId> {
         let mut out = Vec::new();
         for (i, (text, item)) in self.list(key, node, false).into_iter().enumerate() {
-            match RepoId::parse(&text) {
+            match RepoId::parse(text) {
                 Ok(id) => out.push(id),
                 Err(rule) => {
                     let path = if matches!(node.kind, NodeKind::Seq(_)) {
@@ -400,16 +414,16 @@ impl Validator {
                 "title" => c.title = self.text(key, node).map(str::to_owned),
                 "emoji" => c.emoji = self.emoji(node),
                 "colorFrom" => {
-                    c.color_from = self.keyword(key, node, Color::parse, Color::expected())
+                    c.color_from = self.keyword(key, node, Color::parse, Color::expected)
                 }
-                "colorTo" => c.color_to = self.keyword(key, node, Color::parse, Color::expected()),
+                "colorTo" => c.color_to = self.keyword(key, node, Color::parse, Color::expected),
                 "sdk" => {
                     sdk_seen = true;
                     sdk = self.keyword(
                         key,
                         node,
                         |s| s.parse::<Sdk>().ok(),
-                        "gradio, docker, static, streamlit".to_owned(),
+                        || "gradio, docker, static, streamlit".to_owned(),
                     );
                     if sdk == Some(Sdk::Streamlit) {
                         self.warn(key, node, "sdk streamlit is deprecated on the Hub: it still runs, but new Spaces should use gradio, or docker with Streamlit inside".to_owned());
@@ -468,7 +482,7 @@ impl Validator {
                     }
                 }
                 "fullWidth" => c.full_width = self.boolean(key, node),
-                "header" => c.header = self.keyword(key, node, Header::parse, Header::expected()),
+                "header" => c.header = self.keyword(key, node, Header::parse, Header::expected),
                 "short_description" => {
                     if let Some(t) = self.text(key, node) {
                         let n = t.chars().count();
@@ -485,7 +499,7 @@ impl Validator {
                     c.tags = self
                         .list(key, node, false)
                         .into_iter()
-                        .map(|(t, _)| t)
+                        .map(|(t, _)| t.to_owned())
                         .collect()
                 }
                 "thumbnail" => {
@@ -538,19 +552,20 @@ impl Validator {
                 "hf_oauth_scopes" => {
                     let listed = matches!(node.kind, NodeKind::Seq(_));
                     for (i, (t, item)) in self.list(key, node, false).into_iter().enumerate() {
-                        let path = if listed {
-                            format!("{key}[{i}]")
-                        } else {
-                            key.to_owned()
-                        };
-                        match OAuthScope::parse(&t) {
+                        match OAuthScope::parse(t) {
                             Some(s) => c.hf_oauth_scopes.push(s),
-                            None => self.error(
-                                &path,
-                                item,
-                                format!("{path} {t:?} is not one of {}", OAuthScope::expected()),
-                                OAuthScope::expected(),
-                            ),
+                            None => {
+                                let path = item_path(key, listed, i);
+                                self.error(
+                                    &path,
+                                    item,
+                                    format!(
+                                        "{path} {t:?} is not one of {}",
+                                        OAuthScope::expected()
+                                    ),
+                                    OAuthScope::expected(),
+                                );
+                            }
                         }
                     }
                 }
@@ -563,7 +578,7 @@ impl Validator {
                     c.hf_oauth_authorized_org = self
                         .list(key, node, true)
                         .into_iter()
-                        .map(|(t, _)| t)
+                        .map(|(t, _)| t.to_owned())
                         .collect();
                 }
                 "disable_embedding" => c.disable_embedding = self.boolean(key, node),
@@ -587,19 +602,17 @@ impl Validator {
                 "preload_from_hub" => {
                     let listed = matches!(node.kind, NodeKind::Seq(_));
                     for (i, (t, item)) in self.list(key, node, false).into_iter().enumerate() {
-                        let path = if listed {
-                            format!("{key}[{i}]")
-                        } else {
-                            key.to_owned()
-                        };
-                        match PreloadItem::parse(&t) {
+                        match PreloadItem::parse(t) {
                             Ok(p) => c.preload_from_hub.push(p),
-                            Err(why) => self.error(
-                                &path,
-                                item,
-                                format!("{path} {t:?}: {why}"),
-                                PreloadItem::EXPECTED.to_owned(),
-                            ),
+                            Err(why) => {
+                                let path = item_path(key, listed, i);
+                                self.error(
+                                    &path,
+                                    item,
+                                    format!("{path} {t:?}: {why}"),
+                                    PreloadItem::EXPECTED.to_owned(),
+                                );
+                            }
                         }
                     }
                 }
@@ -626,8 +639,12 @@ impl Validator {
                     }
                 }
                 "suggested_storage" => {
-                    let expected = || StorageTier::ALL.map(StorageTier::as_str).join(", ");
-                    c.suggested_storage = self.keyword(key, node, |s| s.parse().ok(), expected());
+                    c.suggested_storage = self.keyword(
+                        key,
+                        node,
+                        |s| s.parse().ok(),
+                        || StorageTier::ALL.map(StorageTier::as_str).join(", "),
+                    );
                 }
                 other => {
                     let hint = suggest_key(other)

@@ -35,7 +35,7 @@ pub fn update_key(readme: &str, config: &SpaceConfig, key: &str) -> Result<Strin
 
 fn is_trailing_filler(line: &str) -> bool {
     let t = line.trim_end_matches(['\n', '\r']);
-    t.trim().is_empty() || t.starts_with('#')
+    t.trim().is_empty() || t.starts_with('#') || t.trim_end() == "..."
 }
 
 fn edit(readme: &str, key: &str, value: Option<&Value>) -> Result<String, Error> {
@@ -87,17 +87,25 @@ fn splice_lines(
 ) -> String {
     let lines: Vec<&str> = yaml.split_inclusive('\n').collect();
     let index = |line: usize| line.saturating_sub(first_line).min(lines.len());
+    // The end (exclusive line index) of entry `i`: up to the next key, less trailing blank,
+    // comment and `...` lines, which stay where they are.
+    let entry_end = |i: usize| {
+        let start = index(entries[i].0.line);
+        let mut end = entries
+            .get(i + 1)
+            .map_or(lines.len(), |(k, _)| index(k.line));
+        while end > start + 1 && lines.get(end - 1).is_some_and(|l| is_trailing_filler(l)) {
+            end -= 1;
+        }
+        end.max(start + 1).min(lines.len())
+    };
     let found = entries.iter().position(|(k, _)| k.text() == Some(key));
     let (start, end) = match found {
-        Some(i) => {
-            let start = index(entries[i].0.line);
-            let mut end = entries
-                .get(i + 1)
-                .map_or(lines.len(), |(k, _)| index(k.line));
-            while end > start + 1 && lines.get(end - 1).is_some_and(|l| is_trailing_filler(l)) {
-                end -= 1;
-            }
-            (start, end.max(start + 1).min(lines.len()))
+        Some(i) => (index(entries[i].0.line), entry_end(i)),
+        // A new key goes right after the last one.
+        None if !entries.is_empty() => {
+            let end = entry_end(entries.len() - 1);
+            (end, end)
         }
         None => (lines.len(), lines.len()),
     };
@@ -105,7 +113,7 @@ fn splice_lines(
     for l in &lines[..start] {
         out.push_str(l);
     }
-    if start == lines.len() && !out.is_empty() && !out.ends_with('\n') {
+    if !out.is_empty() && !out.ends_with('\n') {
         out.push('\n');
     }
     out.push_str(new_entry);

@@ -76,8 +76,8 @@ pub(crate) fn plain_text_ok(s: &str) -> bool {
         return true;
     };
     let first_ok = match first {
-        '-' | '?' | ':' => chars.next().is_some_and(|c| !c.is_whitespace()),
-        c => !",[]{}#&*!|>'\"%@`".contains(c) && !c.is_whitespace(),
+        '-' => chars.next().is_some_and(|c| !c.is_whitespace()),
+        c => !"?:,[]{}#&*!|>'\"%@`".contains(c) && !c.is_whitespace(),
     };
     first_ok
         && !s.contains(": ")

@@ -196,13 +196,34 @@ fn explain(e: &ScanError) -> String {
     format!("invalid YAML: {info}{hint}")
 }
 
+/// The byte offset of the first `\r` that is not followed by `\n`.
+fn lone_carriage_return(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .find(|&(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+        .map(|(i, _)| i)
+}
+
 /// Parses a YAML fragment whose first line is README line `first_line` into a [`Node`] tree.
 ///
 /// An empty fragment (or one of comments only) gives an empty mapping. Syntax errors, unknown
 /// aliases, nesting deeper than [`MAX_DEPTH`] and more than [`MAX_NODES`] nodes are
 /// [`Error::Syntax`] with the README line and column.
 pub fn parse_yaml(yaml: &str, first_line: usize) -> Result<Node, Error> {
-    // Line breaks become `\n` so that every line and column is the README's.
+    // A carriage return alone would be a line break to YAML but not to the README's line count.
+    if let Some(at) = lone_carriage_return(yaml) {
+        let before = &yaml[..at];
+        let line = first_line + before.matches('\n').count();
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        return Err(Error::Syntax {
+            line,
+            column,
+            message: "a carriage return (\\r) not followed by a line feed: save the file with LF or CRLF line endings".to_owned(),
+        });
+    }
+    // CRLF becomes `\n`, so that every line and column is the README's.
     let normalized;
     let yaml = if yaml.contains('\r') {
         normalized = yaml.replace("\r\n", "\n");
@@ -233,7 +254,24 @@ pub fn parse_yaml(yaml: &str, first_line: usize) -> Result<Node, Error> {
             Event::StreamEnd => break,
             Event::DocumentEnd => {
                 if b.root.is_some() {
-                    break;
+                    // Only the end of the stream may follow: a second document is an error.
+                    match parser.next_token() {
+                        Ok((Event::StreamEnd, _)) => break,
+                        Ok((_, mark)) => {
+                            return Err(b.error(
+                                &mark,
+                                "a second YAML document starts here: the front matter is one mapping of keys (remove the `...` or `---` line above)".to_owned(),
+                            ))
+                        }
+                        Err(e) => {
+                            let (line, column) = b.at(e.marker());
+                            return Err(Error::Syntax {
+                                line,
+                                column,
+                                message: explain(&e),
+                            });
+                        }
+                    }
                 }
             }
             Event::Nothing | Event::StreamStart | Event::DocumentStart => {}
@@ -351,6 +389,20 @@ mod tests {
         assert!(parse_yaml(&bomb, 2).is_err());
         let deep = format!("a: {}{}", "[".repeat(200), "]".repeat(200));
         assert!(parse_yaml(&deep, 2).is_err());
+    }
+
+    #[test]
+    fn one_document_and_no_lone_carriage_return() {
+        assert!(parse_yaml("sdk: gradio\n...\n# done\n", 2).is_ok());
+        let Err(Error::Syntax { line, .. }) = parse_yaml("sdk: gradio\n...\ntitle: x\n", 2) else {
+            panic!()
+        };
+        assert_eq!(line, 4);
+        let Err(Error::Syntax { line, column, .. }) = parse_yaml("sdk: gradio\ntitle: a\rb\n", 2)
+        else {
+            panic!()
+        };
+        assert_eq!((line, column), (3, 9));
     }
 
     #[test]

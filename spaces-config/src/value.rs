@@ -35,6 +35,38 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value in YAML flow style, for messages and complex keys (`[a, {b: c}]`).
+    pub fn flow_text(&self) -> String {
+        match self {
+            Value::Plain(t) => t.clone(),
+            Value::Str(t) => format!("{t:?}"),
+            Value::Seq(items) => {
+                let items: Vec<String> = items.iter().map(Value::flow_text).collect();
+                format!("[{}]", items.join(", "))
+            }
+            Value::Map(entries) => {
+                let entries: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", k.flow_text(), v.flow_text()))
+                    .collect();
+                format!("{{{}}}", entries.join(", "))
+            }
+        }
+    }
+
+    /// A mapping key: as [`Value::from`], except that an empty plain key (which cannot be
+    /// written back unquoted) is the empty string.
+    fn key(node: &Node) -> Value {
+        match Value::from(node) {
+            Value::Plain(t) if t.is_empty() => Value::Str(t),
+            // A list or mapping as a key is kept as its flow text.
+            complex @ (Value::Seq(_) | Value::Map(_)) => Value::Str(complex.flow_text()),
+            other => other,
+        }
+    }
+}
+
 impl From<&Node> for Value {
     fn from(node: &Node) -> Value {
         match &node.kind {
@@ -49,7 +81,7 @@ impl From<&Node> for Value {
             NodeKind::Map(entries) => Value::Map(
                 entries
                     .iter()
-                    .map(|(k, v)| (Value::from(k), Value::from(v)))
+                    .map(|(k, v)| (Value::key(k), Value::from(v)))
                     .collect(),
             ),
         }
