@@ -109,6 +109,8 @@ impl fmt::Display for LogProblem {
     }
 }
 
+impl std::error::Error for LogProblem {}
+
 /// Everything that can go wrong in spaces-billing.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

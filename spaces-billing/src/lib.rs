@@ -59,6 +59,7 @@
 
 mod error;
 mod event;
+mod fast_hash;
 mod grant;
 mod instant;
 mod invoice;

@@ -13,6 +13,7 @@ use spaces_core::{Catalog, SpaceId, Stage};
 
 use crate::error::{Error, LogProblem};
 use crate::event::{parse_jsonl, Change, UsageEvent};
+use crate::fast_hash::FastHash;
 use crate::grant::{merged, Grant};
 use crate::instant::Instant;
 use crate::invoice::{Invoice, InvoiceLine, Item, Usage};
@@ -85,10 +86,13 @@ impl UsageLog {
     ) -> Result<Self, Error> {
         let prices = PriceTable::new(catalog);
         let events = events.into_iter();
-        let mut ids: HashMap<SpaceId, u32> = HashMap::new();
+        let n = events.size_hint().0;
+        let mut ids: HashMap<SpaceId, u32, FastHash> =
+            HashMap::with_capacity_and_hasher(n / 8, FastHash::default());
         let mut spaces: Vec<SpaceId> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut pending: Vec<Pending> = Vec::with_capacity(events.size_hint().0);
+        let mut seen: HashSet<String, FastHash> =
+            HashSet::with_capacity_and_hasher(n, FastHash::default());
+        let mut pending: Vec<Pending> = Vec::with_capacity(n);
         // 1. Line by line, in log order: catalog membership, then duplicates.
         for (line, e) in events {
             let op = match &e.change {
