@@ -152,8 +152,9 @@ async fn run(args: Args) -> Result<(), Failure> {
     let cold = visit.cold_start.ok_or("the visit did not wake the Space")?;
     let addr = visit.address.ok_or("the woken Space is not serving")?;
     println!(
-        "   a visitor woke it: cold start {:.1} ms, GET -> {}",
-        cold.as_secs_f64() * 1000.0,
+        "   a visitor woke it: cold start {}.{:03} ms, GET -> {}",
+        cold.as_micros() / 1000,
+        cold.as_micros() % 1000,
         fetch(addr).await?
     );
     match sup.pause(&site).await {

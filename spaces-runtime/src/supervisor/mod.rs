@@ -17,7 +17,8 @@
 //!   old instance keeps answering; the old one is retired when the new one is healthy.
 //! - **Usage.** Every stage, hardware and storage change is recorded to a [`UsageSink`] *before* it
 //!   is committed (a sink error refuses the change), in the billing log format, with ids
-//!   `owner/name#seq` so a ledger ignores replays.
+//!   `owner/name#epoch.seq` (the epoch is a durable counter bumped at every open) so that a ledger
+//!   ignores replays and no id is ever reused.
 //! - **Time.** Idle time and sleep are decided on the injected [`Clock`]; call
 //!   [`Supervisor::tick`] (or [`Supervisor::spawn_ticker`]) to fire idle timers and notice crashed
 //!   apps. Startup timeouts are timed in real time by [`wait_healthy`].
@@ -130,6 +131,9 @@ struct Inner {
     catalog: Catalog,
     sink: Arc<dyn UsageSink>,
     store: Store,
+    /// Incremented durably at every open: usage ids are `owner/name#epoch.seq`, unique across
+    /// supervisor restarts without saving a counter at every event.
+    epoch: u64,
     spaces: Mutex<BTreeMap<SpaceId, Arc<Slot>>>,
 }
 
@@ -151,6 +155,7 @@ impl Supervisor {
     ) -> Result<Self, Error> {
         let store = Store::open(state_dir)?;
         let saved = store.load_all()?;
+        let epoch = store.next_epoch()?;
         let sup = Supervisor {
             inner: Arc::new(Inner {
                 runtime,
@@ -158,6 +163,7 @@ impl Supervisor {
                 catalog,
                 sink,
                 store,
+                epoch,
                 spaces: Mutex::new(BTreeMap::new()),
             }),
         };
@@ -208,7 +214,7 @@ impl Supervisor {
                 space,
                 app_file: s.app_file,
                 app_port: s.app_port,
-                usage_seq: s.usage_seq,
+                usage_seq: 0,
                 image: s.image.map(|i| i.into_image(s.id.clone())),
                 retired_images: Vec::new(),
                 instance: None,
@@ -575,17 +581,15 @@ impl Supervisor {
         if t.from != t.to {
             changes.push(UsageChange::Stage(t.to.clone()));
         }
-        let seq = m.usage_seq;
-        for c in changes.iter().cloned() {
+        // What the owner set changed (not only the stage): save it durably.
+        let durable = settings(b) != settings(a);
+        let pure_visit = t.from == t.to && changes.is_empty() && !durable;
+        for c in changes {
             self.record(&mut m, c, now)?;
         }
         m.space = next;
-        if !changes.is_empty()
-            || t.from != t.to
-            || !matches!(t.to, Stage::Running | Stage::Sleeping | Stage::Paused)
-            || seq != m.usage_seq
-        {
-            self.save(&m)?;
+        if !pure_visit {
+            self.save_as(&m, durable)?;
         }
         Ok(t)
     }
@@ -599,7 +603,7 @@ impl Supervisor {
         let id = m.space.id().clone();
         let event = UsageEvent {
             at: now,
-            id: format!("{id}#{}", m.usage_seq + 1),
+            id: format!("{id}#{}.{}", self.inner.epoch, m.usage_seq + 1),
             space: id,
             change,
         };
@@ -609,6 +613,10 @@ impl Supervisor {
     }
 
     fn save(&self, m: &Managed) -> Result<(), Error> {
+        self.save_as(m, true)
+    }
+
+    fn save_as(&self, m: &Managed, durable: bool) -> Result<(), Error> {
         let space = &m.space;
         let saved = SavedSpace {
             id: space.id().clone(),
@@ -636,10 +644,9 @@ impl Supervisor {
                     )
                 })
                 .collect(),
-            usage_seq: m.usage_seq,
             image: m.image.as_ref().map(SavedImage::from_image),
         };
-        self.inner.store.save(&saved)
+        self.inner.store.save(&saved, durable)
     }
 
     /// Carries out effects, feeding the runtime's results back as events.
@@ -841,6 +848,17 @@ impl Supervisor {
         };
         self.apply(slot, event, Actor::Platform).map(Some)
     }
+}
+
+/// What the owner set, as opposed to where the lifecycle is.
+fn settings(l: &Lifecycle) -> impl PartialEq + '_ {
+    (
+        l.requested_hardware(),
+        l.storage(),
+        l.custom_sleep_time(),
+        l.revision(),
+        l.startup_timeout(),
+    )
 }
 
 /// Where the serving instance answers.

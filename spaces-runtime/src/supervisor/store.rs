@@ -1,6 +1,12 @@
 //! The supervisor's saved state: one JSON file per Space under `<state>/spaces/<owner>/<name>.json`,
-//! written atomically (temporary file, fsync, rename), so that a new supervisor over the same state
-//! folder finds every Space as it was.
+//! always written atomically (temporary file, rename), so that a new supervisor over the same
+//! state folder finds every Space as it was.
+//!
+//! Changes of what the owner set (revision, hardware, storage, sleep time, secrets, variables) are
+//! also fsynced (file and folder) before the operation returns. Stage-only changes (sleep, wake,
+//! healthy) are not: they are the hot path of a wake, a process crash loses none of them (the
+//! rename is atomic), and after a machine crash every instance is gone anyway, which recovery
+//! handles (`InstanceLost`). The usage ledger, not this file, is the billing record.
 //!
 //! Secrets are saved with their values (the supervisor must hand them to the app after a restart);
 //! the files are created with mode 0600. Keep the state folder private.
@@ -27,7 +33,6 @@ pub(crate) struct SavedSpace {
     pub(crate) app_port: u16,
     pub(crate) variables: BTreeMap<String, String>,
     pub(crate) secrets: BTreeMap<String, SavedSecret>,
-    pub(crate) usage_seq: u64,
     pub(crate) image: Option<SavedImage>,
 }
 
@@ -96,7 +101,7 @@ impl Store {
         self.root.join("repos").join(id.owner()).join(id.name())
     }
 
-    pub(crate) fn save(&self, saved: &SavedSpace) -> Result<(), Error> {
+    pub(crate) fn save(&self, saved: &SavedSpace, durable: bool) -> Result<(), Error> {
         let path = self.file(&saved.id);
         let dir = path.parent().unwrap_or(&self.root).to_path_buf();
         let json = serde_json::to_vec_pretty(saved).map_err(|e| Error::CorruptState {
@@ -113,11 +118,43 @@ impl Store {
                 .mode(0o600)
                 .open(&tmp)?;
             f.write_all(&json)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
             std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(&dir)?.sync_all()
+            if durable {
+                std::fs::File::open(&dir)?.sync_all()?;
+            }
+            Ok(())
         };
         write().map_err(Error::io(format!("saving {}", path.display())))
+    }
+
+    /// Reads, increments and durably saves the epoch counter (`<state>/epoch`).
+    pub(crate) fn next_epoch(&self) -> Result<u64, Error> {
+        let path = self.root.join("epoch");
+        let current = match std::fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|e| Error::CorruptState {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()))(e)),
+        };
+        let next = current + 1;
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(next.to_string().as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            std::fs::File::open(&self.root)?.sync_all()
+        };
+        write().map_err(Error::io(format!("saving {}", path.display())))?;
+        Ok(next)
     }
 
     pub(crate) fn remove(&self, id: &SpaceId) -> Result<(), Error> {
