@@ -384,7 +384,10 @@ impl Runtime for LocalRuntime {
                 if let Some(err) = child.stderr.take() {
                     pipe_lines(err, LogSource::Stderr, Arc::clone(&log));
                 }
-                (Work::Process(Box::new(tokio::sync::Mutex::new(child))), address)
+                (
+                    Work::Process(Box::new(tokio::sync::Mutex::new(child))),
+                    address,
+                )
             }
         };
         if volume.is_some() {
