@@ -17,14 +17,19 @@ fn stdout(o: &Output) -> String {
 }
 
 const GOOD: &str = "---\ntitle: Demo\nemoji: 🚀\nsdk: gradio\nsdk_version: 4.0\npython_version: 3.10\n---\n# Demo\n";
-const BAD: &str = "---\ntitle: Demo\nemoji: 🚀\ncolorFrom: orange\nsdk: gradio\nauthor: alice\n---\n# Demo\n";
+const BAD: &str =
+    "---\ntitle: Demo\nemoji: 🚀\ncolorFrom: orange\nsdk: gradio\nauthor: alice\n---\n# Demo\n";
 
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("README.md"), BAD).unwrap();
     std::fs::create_dir(dir.path().join("good-space")).unwrap();
     std::fs::write(dir.path().join("good-space/README.md"), GOOD).unwrap();
-    std::fs::write(dir.path().join("broken.md"), "---\nsdk: gradio\ntitle: a: b\n---\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken.md"),
+        "---\nsdk: gradio\ntitle: a: b\n---\n",
+    )
+    .unwrap();
     std::fs::write(dir.path().join("crlf.md"), GOOD.replace('\n', "\r\n")).unwrap();
     dir
 }
@@ -48,7 +53,10 @@ fn invalid_file_exits_1_with_a_compiler_like_line() {
         lines[0],
         "README.md:4:12: error: colorFrom \"orange\" is not one of red, yellow, green, blue, indigo, purple, pink, gray"
     );
-    assert!(lines[1].starts_with("README.md:6:1: warning: author is not a key"), "{out}");
+    assert!(
+        lines[1].starts_with("README.md:6:1: warning: author is not a key"),
+        "{out}"
+    );
     let err = String::from_utf8(o.stderr).unwrap();
     assert!(err.contains("2 files checked: 1 valid, 1 invalid"), "{err}");
 }
@@ -65,18 +73,33 @@ fn broken_yaml_is_invalid_with_its_readme_line() {
 #[test]
 fn json_prints_one_object_per_path() {
     let dir = workspace();
-    let o = spaces(&["validate", "--json", "README.md", "good-space"], dir.path());
+    let o = spaces(
+        &["validate", "--json", "README.md", "good-space"],
+        dir.path(),
+    );
     assert_eq!(o.status.code(), Some(1));
     let out = stdout(&o);
-    let objs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(objs.len(), 2);
     assert_eq!(objs[0]["path"], "README.md");
     assert_eq!(objs[0]["valid"], false);
     assert_eq!(objs[0]["errors"][0]["key"], "colorFrom");
     assert_eq!(objs[0]["errors"][0]["line"], 4);
-    assert!(objs[0]["errors"][0]["message"].as_str().unwrap().contains("orange"));
+    assert!(objs[0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("orange"));
     assert_eq!(objs[0]["warnings"][0]["key"], "author");
-    assert_eq!(objs[1]["path"], Path::new("good-space").join("README.md").display().to_string());
+    assert_eq!(
+        objs[1]["path"],
+        Path::new("good-space")
+            .join("README.md")
+            .display()
+            .to_string()
+    );
     assert_eq!(objs[1]["valid"], true);
     assert_eq!(objs[1]["errors"].as_array().unwrap().len(), 0);
 }
@@ -86,7 +109,9 @@ fn io_and_usage_errors_exit_2() {
     let dir = workspace();
     let o = spaces(&["validate", "missing.md", "README.md"], dir.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8(o.stderr).unwrap().contains("cannot read missing.md"));
+    assert!(String::from_utf8(o.stderr)
+        .unwrap()
+        .contains("cannot read missing.md"));
     let o = spaces(&["validate"], dir.path());
     assert_eq!(o.status.code(), Some(2));
     let o = spaces(&["validate", "--frobnicate", "README.md"], dir.path());

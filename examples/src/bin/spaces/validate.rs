@@ -114,7 +114,10 @@ fn print_text(shown: &str, diags: &[Diagnostic]) {
         println!("{shown}:{d}");
         if let Some(expected) = &d.expected {
             if !d.message.contains(expected.as_str()) {
-                println!("  help: {} accepts {expected}", if d.key.is_empty() { "this" } else { &d.key });
+                println!(
+                    "  help: {} accepts {expected}",
+                    if d.key.is_empty() { "this" } else { &d.key }
+                );
             }
         }
     }
@@ -153,8 +156,16 @@ pub fn run(args: Args) -> ExitCode {
                     let report = JsonReport {
                         path: shown,
                         valid,
-                        errors: diags.iter().filter(|d| d.is_error()).map(JsonProblem::from).collect(),
-                        warnings: diags.iter().filter(|d| !d.is_error()).map(JsonProblem::from).collect(),
+                        errors: diags
+                            .iter()
+                            .filter(|d| d.is_error())
+                            .map(JsonProblem::from)
+                            .collect(),
+                        warnings: diags
+                            .iter()
+                            .filter(|d| !d.is_error())
+                            .map(JsonProblem::from)
+                            .collect(),
                         io_error: None,
                     };
                     print_json(&report);
