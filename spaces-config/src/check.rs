@@ -131,6 +131,19 @@ fn item_path(key: &str, listed: bool, i: usize) -> String {
     }
 }
 
+/// Whether a text looks like UTF-8 read as Windows-1252 or Latin-1 (`ðŸ“ˆ` for `📈`): a lead
+/// character of a multi-byte sequence followed by what a continuation byte becomes.
+fn looks_like_mojibake(text: &str) -> bool {
+    let chars: Vec<char> = text.chars().collect();
+    chars.windows(2).any(|w| {
+        let lead = matches!(w[0], 'ð' | 'Ã' | 'â' | 'Â' | 'Ä' | 'Å' | 'ï');
+        let cont = matches!(w[1] as u32,
+            0x80..=0xBF | 0x152 | 0x153 | 0x160 | 0x161 | 0x178 | 0x17D | 0x17E | 0x192 | 0x2C6
+            | 0x2DC | 0x2013..=0x203A | 0x20AC | 0x2122);
+        lead && cont
+    })
+}
+
 /// Lower-cased letters and digits only, to match near-miss key names.
 fn squash(s: &str) -> String {
     s.chars()
@@ -713,10 +726,10 @@ impl Validator {
                 None
             }
             EmojiCheck::NotEmoji(ch) => {
-                let why = if ch.is_ascii_alphanumeric() {
-                    format!("{ch:?} is a letter or digit, not an emoji")
-                } else if matches!(ch as u32, 0x80..=0x2FF | 0x2000..=0x206F) {
+                let why = if looks_like_mojibake(text) {
                     format!("{ch:?} is not an emoji: this looks like mojibake (UTF-8 read as another encoding); paste the emoji itself or write \"\\U0001F680\"")
+                } else if ch.is_alphanumeric() {
+                    format!("{ch:?} is a letter or digit, not an emoji")
                 } else {
                     format!("{ch:?} (U+{:04X}) is not an emoji", ch as u32)
                 };
@@ -911,6 +924,16 @@ mod tests {
             .contains("did you mean suggested_hardware"));
         let cfg = c.config.unwrap();
         assert_eq!(cfg.extra.len(), 2);
+    }
+
+    #[test]
+    fn emoji_messages_say_what_is_wrong() {
+        let d = only_error("sdk: gradio\nemoji: ðŸ“ˆ\n");
+        assert!(d.message.contains("mojibake"), "{}", d.message);
+        let d = only_error("sdk: gradio\nemoji: é\n");
+        assert!(d.message.contains("letter or digit"), "{}", d.message);
+        let d = only_error("sdk: gradio\nemoji: \"\\u2022\"\n");
+        assert!(d.message.contains("U+2022"), "{}", d.message);
     }
 
     #[test]
