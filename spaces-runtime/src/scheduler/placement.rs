@@ -1,6 +1,8 @@
 //! The [`Scheduler`]: places Spaces on hosts and frees what they took.
 
 use std::collections::hash_map::{Entry, HashMap};
+
+use rustc_hash::FxBuildHasher;
 use std::hash::Hash;
 
 use spaces_core::{Catalog, GpuModel, HardwareSpec, SpaceId};
@@ -83,7 +85,9 @@ pub struct Released<K> {
 pub struct Scheduler<K = SpaceId> {
     fleet: Fleet,
     index: ShapeIndex,
-    placements: HashMap<K, Placement>,
+    /// Keyed with the Fx hash: placement keys are Space ids chosen by the platform, not by an
+    /// attacker, and SipHash costs more than the rest of a placement.
+    placements: HashMap<K, Placement, FxBuildHasher>,
 }
 
 impl<K: Eq + Hash> Scheduler<K> {
@@ -93,7 +97,7 @@ impl<K: Eq + Hash> Scheduler<K> {
         Self {
             fleet,
             index,
-            placements: HashMap::new(),
+            placements: HashMap::default(),
         }
     }
 
@@ -271,7 +275,7 @@ impl<K: Eq + Hash> Scheduler<K> {
         self.fleet.set_state(host, HostState::Removed)?;
         self.index.refresh(&self.fleet, host);
         let mut evicted = Vec::new();
-        let mut kept = HashMap::with_capacity(self.placements.len());
+        let mut kept = HashMap::with_capacity_and_hasher(self.placements.len(), FxBuildHasher);
         for (space, placement) in self.placements.drain() {
             if placement.host == host {
                 evicted.push(Released { space, placement });
