@@ -10,7 +10,8 @@
 //! 2. A Python Space (`examples/spaces/hello-python`, when `python3` is on PATH): pause, a visit
 //!    that does not wake it, restart, persistent storage attached and upgraded, a refused
 //!    downgrade, paid hardware.
-//! 3. The usage events the supervisor recorded, priced by spaces-billing for November 2026.
+//! 3. The usage events the supervisor recorded into spaces-billing's SQLite ledger, priced for
+//!    November 2026.
 //!
 //! Everything it creates lives in a temporary folder that is removed at the end.
 
@@ -21,12 +22,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
+use spaces_billing::ledger::Ledger;
 use spaces_core::{
     Catalog, ManualClock, Revision, Sdk, SpaceId, Stage, StorageTier, Timestamp, Visibility,
 };
-use spaces_runtime::supervisor::{
-    MemorySink, PushSettings, Supervisor, UsageChange, UsageEvent, UsageSink,
-};
+use spaces_runtime::supervisor::{PushSettings, Supervisor, UsageChange, UsageEvent, UsageSink};
 use spaces_runtime::{http_get, LocalRuntime, Runtime};
 
 /// Run Spaces through their life on this machine and print the month's invoice.
@@ -47,10 +47,11 @@ enum RuntimeKind {
     Local,
 }
 
-/// Prints each stage, hardware and storage change as the supervisor records it.
+/// Prints each stage, hardware and storage change as the supervisor records it, and appends it
+/// to the durable usage ledger of spaces-billing (the log format is the interface between them).
 #[derive(Debug)]
 struct PrintingSink {
-    inner: MemorySink,
+    ledger: Mutex<Ledger>,
     stages: Mutex<HashMap<SpaceId, Stage>>,
 }
 
@@ -74,7 +75,21 @@ impl UsageSink for PrintingSink {
                 println!("   [{when}] {:<20} storage deleted", e.space.as_str())
             }
         }
-        self.inner.record(e)
+        let event = spaces_billing::UsageEvent::parse_line(&e.to_json_line()).map_err(|p| {
+            spaces_runtime::Error::Io {
+                context: "converting a usage event for the ledger".into(),
+                source: std::io::Error::other(p.to_string()),
+            }
+        })?;
+        self.ledger
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append(&event)
+            .map(|_| ())
+            .map_err(|err| spaces_runtime::Error::Io {
+                context: "appending to the usage ledger".into(),
+                source: std::io::Error::other(err.to_string()),
+            })
     }
 }
 
@@ -112,8 +127,9 @@ async fn run(args: Args) -> Result<(), Failure> {
     let runtime: Arc<dyn Runtime> = match args.runtime {
         RuntimeKind::Local => Arc::new(LocalRuntime::new(root.join("runtime"))?),
     };
+    let ledger_path = root.join("usage-ledger.sqlite");
     let sink = Arc::new(PrintingSink {
-        inner: MemorySink::new(),
+        ledger: Mutex::new(Ledger::open(&ledger_path)?),
         stages: Mutex::new(HashMap::new()),
     });
     let catalog = Catalog::seed();
@@ -223,9 +239,14 @@ async fn run(args: Args) -> Result<(), Failure> {
     }
 
     // 3. The invoice.
-    section("3. the month's invoice, from the recorded usage events");
-    let log = sink.inner.to_jsonl();
-    let invoice = spaces_billing::UsageLog::parse(&log, &catalog)?.invoice("2026-11".parse()?)?;
+    section("3. the month's invoice, from the usage ledger");
+    let (events, invoice) = {
+        let ledger = sink.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        (
+            ledger.len()?,
+            ledger.usage_log(&catalog)?.invoice("2026-11".parse()?)?,
+        )
+    };
     for line in &invoice.lines {
         println!(
             "   {:<20} {:<22} {:>6} min  ${:>8}",
@@ -238,10 +259,10 @@ async fn run(args: Args) -> Result<(), Failure> {
     println!("   {:<55} ${:>8}", "total", invoice.total);
     println!("   (storage is billed until it is deleted: the medium tier is held to the end of the month)");
     println!(
-        "   (usage events: {}; invoice JSON: {} bytes)",
-        log.lines().count(),
-        invoice.to_json().len()
+        "   ({events} usage events in the ledger {})",
+        ledger_path.display()
     );
+    println!("   (run with --state DIR to keep it, then: spaces bill --ledger DIR/usage-ledger.sqlite --period 2026-11)");
 
     sup.shutdown().await?;
     if args.state.is_none() {
