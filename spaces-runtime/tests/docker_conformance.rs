@@ -594,3 +594,28 @@ async fn docker_hello_example_space_runs() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn network_removed_from_outside_is_recreated() {
+    with_docker("network", |rt, fx| async move {
+        let space = space("networked");
+        let (_dir, built) = build_serving(&rt, &fx, &space, "abcd", false).await;
+        let spec = InstanceSpec {
+            image: built.image.clone(),
+            env: AppEnvironment::default(),
+            hardware: None,
+            app_port: fixtures::APP_PORT,
+            volume: None,
+        };
+        let first = rt.start(spec.clone()).await.unwrap();
+        rt.stop(&first.id).await.unwrap();
+        rt.client().remove_network(rt.network()).await.unwrap();
+        let second = rt.start(spec).await.unwrap();
+        wait_healthy(rt.as_ref(), &second, Duration::from_secs(60))
+            .await
+            .unwrap();
+        rt.stop(&second.id).await.unwrap();
+        rt.remove_image(&built.image).await.unwrap();
+    })
+    .await;
+}

@@ -99,31 +99,52 @@ pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Inst
     if spec.volume.is_some() {
         ensure_volume(rt, &image.space).await?;
     }
-    egress::ensure_network(rt).await?;
     let name = names::container_name(&rt.prefix, &image.space, &image.revision, &unique());
-    let created = rt
-        .docker
-        .create_container(
-            Some(CreateContainerOptions {
-                name: Some(name.clone()),
-                ..Default::default()
-            }),
-            create_body(rt, &spec),
-        )
-        .await
-        .map_err(engine_error(format!(
-            "creating a container of {} for {}",
-            image.reference, image.space
-        )))?;
+    let body = create_body(rt, &spec);
+    // Twice at most: when the network was removed from outside since it was last seen, the
+    // engine refuses the container (at create or at start); it is then made again.
+    let mut attempt = 0;
+    let created = loop {
+        attempt += 1;
+        egress::ensure_network(rt).await?;
+        let options = CreateContainerOptions {
+            name: Some(name.clone()),
+            ..Default::default()
+        };
+        let created = match rt
+            .docker
+            .create_container(Some(options), body.clone())
+            .await
+        {
+            Ok(created) => created,
+            Err(e) if attempt == 1 && network_missing(&e) => {
+                egress::forget_network(rt).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(engine_error(format!(
+                    "creating a container of {} for {}",
+                    image.reference, image.space
+                ))(e))
+            }
+        };
+        match rt
+            .docker
+            .start_container(&created.id, None::<StartContainerOptions>)
+            .await
+        {
+            Ok(()) => break created,
+            Err(e) => {
+                let _ = remove(rt, &created.id).await;
+                if attempt == 1 && network_missing(&e) {
+                    egress::forget_network(rt).await;
+                    continue;
+                }
+                return Err(engine_error(format!("starting container {name}"))(e));
+            }
+        }
+    };
     let id = InstanceId(name.clone());
-    if let Err(e) = rt
-        .docker
-        .start_container(&created.id, None::<StartContainerOptions>)
-        .await
-    {
-        let _ = remove(rt, &created.id).await;
-        return Err(engine_error(format!("starting container {name}"))(e));
-    }
     let address = match published_address(rt, &created.id, spec.app_port).await {
         Ok(address) => address,
         Err(e) => {
@@ -136,6 +157,11 @@ pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Inst
         space: image.space.clone(),
         address,
     })
+}
+
+/// Whether the engine refused a container because its network does not exist.
+fn network_missing(e: &bollard::errors::Error) -> bool {
+    status_of(e) == Some(404) && e.to_string().contains("network")
 }
 
 async fn inspect(

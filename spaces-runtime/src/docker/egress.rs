@@ -30,15 +30,22 @@ use crate::Error;
 const ICC_OFF: (&str, &str) = ("com.docker.network.bridge.enable_icc", "false");
 
 /// Creates the Spaces' network when it is missing (one creation at a time in this process: the
-/// engine of API 1.41 would accept two networks of the same name).
+/// engine of API 1.41 would accept two networks of the same name). Once it is known to exist,
+/// this costs nothing; [`forget_network`] makes the next call check again.
 pub(crate) async fn ensure_network(rt: &DockerRuntime) -> Result<(), Error> {
-    let _guard = rt.network_lock.lock().await;
+    let mut known = rt.network_lock.lock().await;
+    if *known {
+        return Ok(());
+    }
     match rt
         .docker
         .inspect_network(&rt.network, None::<InspectNetworkOptions>)
         .await
     {
-        Ok(_) => return Ok(()),
+        Ok(_) => {
+            *known = true;
+            return Ok(());
+        }
         Err(e) if status_of(&e) == Some(404) => {}
         Err(e) => {
             return Err(engine_error(format!("inspecting network {}", rt.network))(
@@ -56,7 +63,13 @@ pub(crate) async fn ensure_network(rt: &DockerRuntime) -> Result<(), Error> {
         })
         .await
         .map_err(engine_error(format!("creating network {}", rt.network)))?;
+    *known = true;
     Ok(())
+}
+
+/// The network was found missing (removed from outside): check it again next time.
+pub(crate) async fn forget_network(rt: &DockerRuntime) {
+    *rt.network_lock.lock().await = false;
 }
 
 /// The host firewall commands that enforce the egress rule on the Spaces' network: run as root

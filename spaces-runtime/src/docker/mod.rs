@@ -60,6 +60,10 @@ pub mod fixtures;
 mod logs;
 pub mod names;
 
+/// The Engine API client this backend is built on, re-exported for callers that inspect, stop or
+/// kill containers directly (tests, measurements, operators) without a dependency of their own.
+pub use bollard;
+
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -123,8 +127,8 @@ pub struct DockerRuntime {
     api_version: String,
     /// Instances stopped through this runtime (their containers are removed).
     stopped: Mutex<HashSet<InstanceId>>,
-    /// Held while the network is checked and created.
-    network_lock: tokio::sync::Mutex<()>,
+    /// Whether the network is known to exist; held while it is checked and created.
+    network_lock: tokio::sync::Mutex<bool>,
 }
 
 impl DockerRuntime {
@@ -176,7 +180,7 @@ impl DockerRuntime {
             prefix,
             network,
             stopped: Mutex::new(HashSet::new()),
-            network_lock: tokio::sync::Mutex::new(()),
+            network_lock: tokio::sync::Mutex::new(false),
         })
     }
 
