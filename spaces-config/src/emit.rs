@@ -8,6 +8,9 @@ const RESERVED: &[&str] = &[
     "YES", "no", "No", "NO", "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N",
 ];
 
+/// The longest key YAML reads in the implicit `key: value` form (1024 minus some margin).
+const MAX_SIMPLE_KEY: usize = 1000;
+
 /// Whether a non-ASCII character may stand unescaped in a YAML scalar.
 fn printable_unicode(c: char) -> bool {
     let u = c as u32;
@@ -110,8 +113,17 @@ fn key_text(key: &Value) -> String {
 
 /// Writes `key: value` (and its nested lines) at `indent` spaces, each line ended by `\n`.
 pub fn write_entry(out: &mut String, indent: usize, key: &Value, value: &Value) {
+    let key = key_text(key);
     out.push_str(&" ".repeat(indent));
-    out.push_str(&key_text(key));
+    if key.chars().count() > MAX_SIMPLE_KEY {
+        // YAML limits implicit keys to 1024 characters: longer ones take the explicit `? ` form.
+        out.push_str("? ");
+        out.push_str(&key);
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+    } else {
+        out.push_str(&key);
+    }
     out.push(':');
     write_after_indicator(out, indent, value);
 }
@@ -208,6 +220,29 @@ mod tests {
             "a,b",
         ] {
             assert!(!plain_safe(no), "{no}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod long_key_tests {
+    use super::*;
+    use crate::node::parse_yaml;
+
+    #[test]
+    fn keys_longer_than_yaml_allows_inline_use_the_explicit_form() {
+        for key in [
+            Value::string("\u{1}".repeat(400)),
+            Value::plain("k".repeat(1500)),
+        ] {
+            let v = Value::Map(vec![(key, Value::Seq(vec![Value::plain("x")]))]);
+            let mut out = String::new();
+            write_entry(&mut out, 0, &Value::plain("top"), &v);
+            let node = parse_yaml(&out, 1).unwrap();
+            assert_eq!(
+                Value::from(&node),
+                Value::Map(vec![(Value::plain("top"), v)])
+            );
         }
     }
 }
