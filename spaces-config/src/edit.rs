@@ -65,16 +65,57 @@ fn edit(readme: &str, key: &str, value: Option<&Value>) -> Result<String, Error>
 
     let block = entries.iter().all(|(k, _)| k.column == 1)
         && entries.windows(2).all(|w| w[0].0.line < w[1].0.line);
-    let new_yaml = if block {
-        splice_lines(yaml, entries, fm.yaml_first_line, key, &new_entry)
-    } else {
-        rewrite(entries, key, value, nl)
+    let spliced = block.then(|| splice_lines(yaml, entries, fm.yaml_first_line, key, &new_entry));
+    // The in-place edit must read back as the old entries with only `key` changed; when it does
+    // not (a layout the line splice cannot handle), the front matter is rewritten instead.
+    let new_yaml = match spliced {
+        Some(s) if reads_as(&s, fm.yaml_first_line, &expected(entries, key, value)) => s,
+        _ => rewrite(entries, key, value, nl),
     };
     let mut out = String::with_capacity(readme.len() + new_entry.len());
     out.push_str(&readme[..fm.yaml.start]);
     out.push_str(&new_yaml);
     out.push_str(&readme[fm.yaml.end..]);
     Ok(out)
+}
+
+/// The top-level entries the edited front matter must have.
+fn expected(entries: &[(Node, Node)], key: &str, value: Option<&Value>) -> Vec<(Value, Value)> {
+    let mut out = Vec::with_capacity(entries.len() + 1);
+    let mut done = false;
+    for (k, v) in entries {
+        if k.text() == Some(key) {
+            if let (Some(value), false) = (value, done) {
+                out.push((Value::from(k), value.clone()));
+            }
+            done = true;
+        } else {
+            out.push((Value::from(k), Value::from(v)));
+        }
+    }
+    if let (Some(value), false) = (value, done) {
+        out.push((text_value(key), value.clone()));
+    }
+    out
+}
+
+/// Whether `yaml` parses to exactly these top-level entries (keys compared by text).
+fn reads_as(yaml: &str, first_line: usize, want: &[(Value, Value)]) -> bool {
+    let Ok(Node {
+        kind: NodeKind::Map(got),
+        ..
+    }) = parse_yaml(yaml, first_line)
+    else {
+        return false;
+    };
+    let text = |v: &Value| match v {
+        Value::Plain(t) | Value::Str(t) => Some(t.clone()),
+        _ => None,
+    };
+    got.len() == want.len()
+        && got.iter().zip(want).all(|((gk, gv), (wk, wv))| {
+            gk.text().map(str::to_owned) == text(wk) && Value::from(gv) == *wv
+        })
 }
 
 /// Replaces the lines of `key` (from its line to the last line of its value) by `new_entry`.
@@ -123,22 +164,12 @@ fn splice_lines(
     out
 }
 
-/// Rewrites a front matter that is not one `key: value` block per line (a flow mapping).
+/// Rewrites the whole front matter from its entries (comments and layout are lost): for a flow
+/// mapping, or a layout that the line splice cannot edit safely.
 fn rewrite(entries: &[(Node, Node)], key: &str, value: Option<&Value>, nl: &str) -> String {
     let mut out = String::new();
-    let mut done = false;
-    for (k, v) in entries {
-        if k.text() == Some(key) {
-            if let (Some(value), false) = (value, done) {
-                write_entry(&mut out, 0, &Value::from(k), value);
-            }
-            done = true;
-        } else {
-            write_entry(&mut out, 0, &Value::from(k), &Value::from(v));
-        }
-    }
-    if let (Some(value), false) = (value, done) {
-        write_entry(&mut out, 0, &text_value(key), value);
+    for (k, v) in expected(entries, key, value) {
+        write_entry(&mut out, 0, &k, &v);
     }
     if nl == "\n" {
         out
@@ -173,6 +204,15 @@ mod tests {
         assert!(check_readme(&added).unwrap().is_valid());
         let removed = remove_key(&added, "emoji").unwrap();
         assert_eq!(removed, added.replace("emoji: 🚀\n", ""));
+    }
+
+    #[test]
+    fn a_kept_trailing_newline_block_is_not_cut() {
+        let r = "---\nsdk: gradio\nnotes: |+\n  a\n\n---\nbody";
+        let new = set_key(r, "title", &Value::plain("x")).unwrap();
+        let c = crate::parse_readme(&new).unwrap();
+        assert_eq!(c.extra[0].1, Value::Str("a\n\n".to_owned()));
+        assert_eq!(c.title.as_deref(), Some("x"));
     }
 
     #[test]
