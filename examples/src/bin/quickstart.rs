@@ -3,17 +3,20 @@
 //!
 //! ```text
 //! cargo run -p spaces-examples --bin quickstart
+//! cargo run -p spaces-examples --bin quickstart -- --runtime docker
 //! ```
 //!
 //! 1. A static Space (`examples/spaces/hello-static`): build, start, fetch its page over HTTP,
 //!    48 idle hours on a manual clock → asleep, a visit wakes it (the cold start is timed).
-//! 2. A Python Space (`examples/spaces/hello-python`, when `python3` is on PATH): pause, a visit
-//!    that does not wake it, restart, persistent storage attached and upgraded, a refused
-//!    downgrade, paid hardware.
+//! 2. A Python Space (`examples/spaces/hello-python`, when `python3` is on PATH) — or with
+//!    `--runtime docker` the Docker Space `examples/spaces/docker-hello` on the Docker engine:
+//!    sleep and wake, pause, a visit that does not wake it, restart, persistent storage attached
+//!    and upgraded, a refused downgrade, paid hardware (local only).
 //! 3. The usage events the supervisor recorded into spaces-billing's SQLite ledger, priced for
 //!    November 2026.
 //!
-//! Everything it creates lives in a temporary folder that is removed at the end.
+//! 4. Everything it created is deleted (containers, images and volumes too), and the temporary
+//!    folder removed; `--state DIR` keeps it all instead.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +48,9 @@ struct Args {
 enum RuntimeKind {
     /// Static Spaces in-process, Python Spaces as child processes.
     Local,
+    /// Docker Spaces on the Docker engine (DOCKER_HOST or the default socket).
+    #[cfg(feature = "docker")]
+    Docker,
 }
 
 /// Prints each stage, hardware and storage change as the supervisor records it, and appends it
@@ -116,16 +122,33 @@ fn section(title: &str) {
     println!("\n== {title}");
 }
 
+/// The Space of section 2 and how to run it on the chosen runtime.
+struct AppSpace {
+    id: SpaceId,
+    sdk: Sdk,
+    folder: PathBuf,
+    paid_flavor: Option<&'static str>,
+}
+
 async fn run(args: Args) -> Result<(), Failure> {
     let temp = tempfile::tempdir()?;
     let root = args
         .state
         .clone()
         .unwrap_or_else(|| temp.path().to_path_buf());
+    std::fs::create_dir_all(&root)?;
     // 2026-11-02T09:00:00Z: the manual clock decides idle time and usage timestamps.
     let clock = Arc::new(ManualClock::new(Timestamp::constant(1_793_610_000, 0)));
     let runtime: Arc<dyn Runtime> = match args.runtime {
         RuntimeKind::Local => Arc::new(LocalRuntime::new(root.join("runtime"))?),
+        #[cfg(feature = "docker")]
+        RuntimeKind::Docker => Arc::new(
+            spaces_runtime::docker::DockerRuntime::connect(Default::default())
+                .await
+                .map_err(|e| {
+                    format!("{e}\nhint: is the Docker engine running? try `docker info`")
+                })?,
+        ),
     };
     let ledger_path = root.join("usage-ledger.sqlite");
     let sink = Arc::new(PrintingSink {
@@ -146,96 +169,131 @@ async fn run(args: Args) -> Result<(), Failure> {
         runtime.name(),
         root.display()
     );
+    let mut created = Vec::new();
 
-    // 1. A static Space.
-    section("1. a static Space: build, run, fetch, sleep, wake");
-    let site: SpaceId = "alice/hello-static".parse()?;
-    sup.create(site.clone(), Sdk::Static, Visibility::Public)?;
-    let st = sup
-        .push(
-            &site,
-            &examples_dir().join("hello-static"),
-            Revision::new("5a7c11e")?,
-            PushSettings::default(),
-        )
-        .await?;
-    let addr = st.address.ok_or("the static Space is not serving")?;
-    println!("   GET http://{addr}/ -> {}", fetch(addr).await?);
-    println!("   ... 48 hours without a visit (manual clock)");
-    clock.advance(Duration::from_secs(48 * 3600));
-    sup.tick().await?;
-    let visit = sup.visit(&site).await?;
-    let cold = visit.cold_start.ok_or("the visit did not wake the Space")?;
-    let addr = visit.address.ok_or("the woken Space is not serving")?;
-    println!(
-        "   a visitor woke it: cold start {}.{:03} ms, GET -> {}",
-        cold.as_micros() / 1000,
-        cold.as_micros() % 1000,
-        fetch(addr).await?
-    );
-    match sup.pause(&site).await {
-        Err(e) => println!("   pause refused: {e}"),
-        Ok(_) => println!("   (unexpected: a static Space was paused)"),
+    // 1. A static Space (served in-process by the local runtime).
+    if args.runtime == RuntimeKind::Local {
+        section("1. a static Space: build, run, fetch, sleep, wake");
+        let site: SpaceId = "alice/hello-static".parse()?;
+        sup.create(site.clone(), Sdk::Static, Visibility::Public)?;
+        created.push(site.clone());
+        let st = sup
+            .push(
+                &site,
+                &examples_dir().join("hello-static"),
+                Revision::new("5a7c11e")?,
+                PushSettings::default(),
+            )
+            .await?;
+        let addr = st.address.ok_or("the static Space is not serving")?;
+        println!("   GET http://{addr}/ -> {}", fetch(addr).await?);
+        sleep_and_wake(&sup, &clock, &site).await?;
+        match sup.pause(&site).await {
+            Err(e) => println!("   pause refused: {e}"),
+            Ok(_) => println!("   (unexpected: a static Space was paused)"),
+        }
     }
 
-    // 2. A Python Space.
-    section("2. a Python Space: pause, restart, storage, hardware");
-    let app: SpaceId = "alice/hello-python".parse()?;
+    // 2. A Space with a runtime: Python on the local runtime, Docker on the Docker engine.
+    let app = match args.runtime {
+        RuntimeKind::Local => AppSpace {
+            id: "alice/hello-python".parse()?,
+            sdk: Sdk::Gradio,
+            folder: examples_dir().join("hello-python"),
+            paid_flavor: Some("t4-small"),
+        },
+        #[cfg(feature = "docker")]
+        RuntimeKind::Docker => {
+            // The Dockerfile is FROM scratch plus Debian's static busybox, copied in here.
+            let folder = root.join("docker-hello");
+            spaces_runtime::docker::fixtures::stage_space(
+                examples_dir().join("docker-hello"),
+                &folder,
+            )
+            .map_err(|e| {
+                format!(
+                    "{e}\nhint: install Debian's busybox-static (apt-get install busybox-static)"
+                )
+            })?;
+            AppSpace {
+                id: "alice/hello-docker".parse()?,
+                sdk: Sdk::Docker,
+                folder,
+                // This machine's CPUs may be fewer than a paid flavor's vCPUs; the engine refuses
+                // such a limit, so the Docker walk stays on cpu-basic.
+                paid_flavor: None,
+            }
+        }
+    };
+    section(&format!(
+        "2. a {} Space: sleep, wake, pause, restart, storage, hardware",
+        app.sdk
+    ));
     let has_python = LocalRuntime::new(root.join("probe"))
         .map(|r| r.python().is_some())
         .unwrap_or(false);
-    if args.runtime == RuntimeKind::Local && !has_python {
+    if app.sdk == Sdk::Gradio && !has_python {
         println!("   skipped: no python3 on PATH (the local runtime runs Python Spaces with it)");
     } else {
-        sup.create(app.clone(), Sdk::Gradio, Visibility::Public)?;
+        let id = &app.id;
+        sup.create(id.clone(), app.sdk, Visibility::Public)?;
+        created.push(id.clone());
         sup.set_secret(
-            &app,
+            id,
             "HF_TOKEN",
             spaces_core::Secret::new("hf_quickstart_example"),
         )?;
         let st = sup
             .push(
-                &app,
-                &examples_dir().join("hello-python"),
+                id,
+                &app.folder,
                 Revision::new("9d0e4f2")?,
                 PushSettings::default(),
             )
             .await?;
+        if let Some(err) = &st.build_error {
+            return Err(format!("the build failed:\n{err}").into());
+        }
         println!(
             "   GET -> {}",
             fetch(st.address.ok_or("not serving")?).await?
         );
+        sleep_and_wake(&sup, &clock, id).await?;
         clock.advance(Duration::from_secs(2 * 3600));
-        sup.pause(&app).await?;
+        sup.pause(id).await?;
         clock.advance(Duration::from_secs(3600));
-        let v = sup.visit(&app).await?;
+        let v = sup.visit(id).await?;
         println!(
             "   a visit while paused: stage stays {}, nothing served: {}",
             v.stage,
             v.address.is_none()
         );
         clock.advance(Duration::from_secs(1800));
-        let st = sup.restart(&app, false).await?;
+        let st = sup.restart(id, false).await?;
         println!("   owner restarted it: {}", st.stage);
-        sup.request_storage(&app, StorageTier::Small).await?;
+        sup.request_storage(id, StorageTier::Small).await?;
         clock.advance(Duration::from_secs(600));
-        let st = sup.request_storage(&app, StorageTier::Medium).await?;
+        let st = sup.request_storage(id, StorageTier::Medium).await?;
         println!(
             "   GET -> {}",
             fetch(st.address.ok_or("not serving")?).await?
         );
-        match sup.request_storage(&app, StorageTier::Small).await {
+        match sup.request_storage(id, StorageTier::Small).await {
             Err(e) => println!("   downgrade refused: {e}"),
             Ok(_) => println!("   (unexpected: the downgrade was accepted)"),
         }
-        let st = sup.change_hardware(&app, "t4-small").await?;
-        println!(
-            "   GET -> {}",
-            fetch(st.address.ok_or("not serving")?).await?
-        );
-        println!("   ... 3 hours on t4-small");
+        if let Some(flavor) = app.paid_flavor {
+            let st = sup.change_hardware(id, flavor).await?;
+            println!(
+                "   GET -> {}",
+                fetch(st.address.ok_or("not serving")?).await?
+            );
+            println!("   ... 3 hours on {flavor}");
+        } else {
+            println!("   ... 3 more hours on cpu-basic");
+        }
         clock.advance(Duration::from_secs(3 * 3600));
-        sup.pause(&app).await?;
+        sup.pause(id).await?;
     }
 
     // 3. The invoice.
@@ -262,14 +320,44 @@ async fn run(args: Args) -> Result<(), Failure> {
         "   ({events} usage events in the ledger {})",
         ledger_path.display()
     );
-    println!("   (run with --state DIR to keep it, then: spaces bill --ledger DIR/usage-ledger.sqlite --period 2026-11)");
 
-    sup.shutdown().await?;
+    // 4. Clean up: delete the Spaces (instances, images, volumes) unless asked to keep them.
     if args.state.is_none() {
+        section("4. clean up");
+        for id in &created {
+            sup.delete(id).await?;
+            println!("   deleted {id} (instances, images and persistent storage)");
+        }
         println!("\nDone. Removed the temporary state folder.");
     } else {
-        println!("\nDone. State kept in {}.", root.display());
+        sup.shutdown().await?;
+        println!("\nDone. State kept in {}; price it with:", root.display());
+        println!(
+            "   spaces bill --ledger {} --period 2026-11",
+            ledger_path.display()
+        );
     }
+    Ok(())
+}
+
+/// 48 idle hours on the manual clock, the idle timer puts the Space to sleep, a visit wakes it.
+async fn sleep_and_wake(
+    sup: &Supervisor,
+    clock: &ManualClock,
+    id: &SpaceId,
+) -> Result<(), Failure> {
+    println!("   ... 48 hours without a visit (manual clock)");
+    clock.advance(Duration::from_secs(48 * 3600));
+    sup.tick().await?;
+    let visit = sup.visit(id).await?;
+    let cold = visit.cold_start.ok_or("the visit did not wake the Space")?;
+    let addr = visit.address.ok_or("the woken Space is not serving")?;
+    println!(
+        "   a visitor woke it: cold start {}.{:03} ms, GET -> {}",
+        cold.as_micros() / 1000,
+        cold.as_micros() % 1000,
+        fetch(addr).await?
+    );
     Ok(())
 }
 
