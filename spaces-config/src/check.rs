@@ -1,8 +1,6 @@
 //! Validation: from the raw mirror ([`Node`] tree) to a typed [`SpaceConfig`], collecting every
 //! problem at once.
 
-use std::collections::HashMap;
-
 use spaces_core::{Flavor, Sdk, SpaceId, StorageTier};
 
 use crate::config::{KNOWN_KEYS, MAX_SHORT_DESCRIPTION};
@@ -110,6 +108,16 @@ pub fn check_yaml(yaml: &str, first_line: usize) -> Result<Checked, Error> {
         config: if has_error { None } else { config },
         diagnostics: v.diags,
     })
+}
+
+/// The value node of each reference key present, for the rules that need several keys.
+#[derive(Default)]
+struct Known<'n>(Vec<(&'static str, &'n Node)>);
+
+impl<'n> Known<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, n)| *n)
+    }
 }
 
 struct Validator {
@@ -394,8 +402,9 @@ impl Validator {
     }
 
     fn config(&mut self, entries: &[(Node, Node)]) -> Option<SpaceConfig> {
-        let mut seen: HashMap<String, usize> = HashMap::new();
-        let mut at: HashMap<&'static str, &Node> = HashMap::new();
+        // Keys seen so far with their line (a handful: a linear scan beats hashing).
+        let mut seen: Vec<(&str, usize)> = Vec::with_capacity(entries.len());
+        let mut at = Known::default();
         let mut sdk: Option<Sdk> = None;
         let mut sdk_seen = false;
         let mut c = SpaceConfig::new(Sdk::Gradio);
@@ -409,7 +418,7 @@ impl Validator {
                 );
                 continue;
             };
-            if let Some(first) = seen.get(key) {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
                 self.error(
                     key,
                     k,
@@ -418,10 +427,10 @@ impl Validator {
                 );
                 continue;
             }
-            seen.insert(key.to_owned(), k.line);
+            seen.push((key, k.line));
             let known = KNOWN_KEYS.iter().find(|&&kk| kk == key).copied();
             if let Some(name) = known {
-                at.insert(name, node);
+                at.0.push((name, node));
             }
             match key {
                 "title" => c.title = self.text(key, node).map(str::to_owned),
@@ -802,7 +811,7 @@ impl Validator {
     }
 
     /// Rules that need the SDK or several keys.
-    fn cross_checks(&mut self, c: &SpaceConfig, at: &HashMap<&'static str, &Node>) {
+    fn cross_checks(&mut self, c: &SpaceConfig, at: &Known<'_>) {
         let sdk = c.sdk;
         if let Some(n) = at.get("sdk_version") {
             if matches!(sdk, Sdk::Docker | Sdk::Static) {
