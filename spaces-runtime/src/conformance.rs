@@ -55,9 +55,7 @@ pub trait Fixtures: Send + Sync {
 }
 
 fn fail(what: impl Into<String>) -> Error {
-    Error::NotFound {
-        what: format!("conformance check failed: {}", what.into()),
-    }
+    Error::ConformanceFailed { what: what.into() }
 }
 
 fn ensure(cond: bool, what: impl Into<String>) -> Result<(), Error> {

@@ -73,6 +73,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A check of the conformance suite failed (what was expected and what happened).
+    #[error("conformance check failed: {what}")]
+    ConformanceFailed {
+        /// What went wrong.
+        what: String,
+    },
     /// Saved state could not be read back.
     #[error("state file {path} is damaged: {reason}")]
     CorruptState {
