@@ -112,6 +112,26 @@ struct Managed {
     gone: bool,
 }
 
+impl Managed {
+    /// A Space with nothing running and nothing in flight.
+    fn new(space: Space, app_file: String, app_port: u16, image: Option<Image>) -> Self {
+        Self {
+            space,
+            app_file,
+            app_port,
+            usage_seq: 0,
+            image,
+            retired_images: Vec::new(),
+            instance: None,
+            old_instance: None,
+            build_gen: 0,
+            start_gen: 0,
+            build_error: None,
+            gone: false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Slot {
     id: SpaceId,
@@ -210,20 +230,12 @@ impl Supervisor {
         }
         let slot = Arc::new(Slot {
             id: s.id.clone(),
-            state: Mutex::new(Managed {
+            state: Mutex::new(Managed::new(
                 space,
-                app_file: s.app_file,
-                app_port: s.app_port,
-                usage_seq: 0,
-                image: s.image.map(|i| i.into_image(s.id.clone())),
-                retired_images: Vec::new(),
-                instance: None,
-                old_instance: None,
-                build_gen: 0,
-                start_gen: 0,
-                build_error: None,
-                gone: false,
-            }),
+                s.app_file,
+                s.app_port,
+                s.image.map(|i| i.into_image(s.id.clone())),
+            )),
         });
         self.spaces().insert(s.id, Arc::clone(&slot));
         Ok(slot)
@@ -264,20 +276,12 @@ impl Supervisor {
         let space = Space::new(id.clone(), sdk, visibility, now);
         let slot = Arc::new(Slot {
             id: id.clone(),
-            state: Mutex::new(Managed {
-                app_file: sdk.default_app_file().to_owned(),
-                app_port: sdk.default_port(),
+            state: Mutex::new(Managed::new(
                 space,
-                usage_seq: 0,
-                image: None,
-                retired_images: Vec::new(),
-                instance: None,
-                old_instance: None,
-                build_gen: 0,
-                start_gen: 0,
-                build_error: None,
-                gone: false,
-            }),
+                sdk.default_app_file().to_owned(),
+                sdk.default_port(),
+                None,
+            )),
         });
         {
             let mut m = slot.lock();
