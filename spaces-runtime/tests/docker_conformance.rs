@@ -23,6 +23,7 @@ use spaces_core::{
     AppEnvironment, Catalog, Flavor, Revision, Sdk, Secret, Space, SpaceId, Visibility,
 };
 use spaces_runtime::conformance::{self, FixtureApp, Fixtures, CANARY_SECRET};
+use spaces_runtime::docker::bollard;
 use spaces_runtime::docker::{fixtures, DockerConfig, DockerRuntime};
 use spaces_runtime::{
     http_get, wait_healthy, BuildRequest, Error, InstanceSpec, InstanceState, LogSource, Runtime,
@@ -616,6 +617,84 @@ async fn network_removed_from_outside_is_recreated() {
             .unwrap();
         rt.stop(&second.id).await.unwrap();
         rt.remove_image(&built.image).await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_prepares_the_next_container_and_a_changed_spec_discards_it() {
+    with_docker("standby", |rt, fx| async move {
+        let space = space("standby");
+        let (_dir, built) = build_serving(&rt, &fx, &space, "abcd", false).await;
+        let spec = InstanceSpec {
+            image: built.image.clone(),
+            env: env_with_secret(&space),
+            hardware: None,
+            app_port: fixtures::APP_PORT,
+            volume: None,
+        };
+        let standbys = || async {
+            let filters = HashMap::from([(
+                "label".to_owned(),
+                vec![
+                    format!("io.spaces.standby=true"),
+                    format!("{TEST_LABEL}={}", rt.config().prefix),
+                ],
+            )]);
+            rt.client()
+                .list_containers(Some(ListContainersOptions {
+                    all: true,
+                    filters: Some(filters),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.state == Some(bollard::models::ContainerSummaryStateEnum::CREATED))
+                .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
+                .map(|n| n.trim_start_matches('/').to_owned())
+                .collect::<Vec<_>>()
+        };
+        let first = rt.start(spec.clone()).await.unwrap();
+        assert!(standbys().await.is_empty());
+        rt.stop(&first.id).await.unwrap();
+        let prepared = standbys().await;
+        assert_eq!(prepared.len(), 1, "{prepared:?}");
+        // The wake starts the prepared container: a fresh disk all the same.
+        let second = rt.start(spec.clone()).await.unwrap();
+        assert_eq!(second.id.0, prepared[0]);
+        wait_healthy(rt.as_ref(), &second, Duration::from_secs(60))
+            .await
+            .unwrap();
+        let page = http_get(second.address, "/", Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&page.body).trim(),
+            "persistent=no ephemeral=no"
+        );
+        rt.stop(&second.id).await.unwrap();
+        // A new secret value: the prepared container is discarded, a new one is made.
+        let prepared = standbys().await;
+        assert_eq!(prepared.len(), 1);
+        let mut changed = spec.clone();
+        changed.env = AppEnvironment::default();
+        let third = rt.start(changed).await.unwrap();
+        assert_ne!(third.id.0, prepared[0]);
+        assert!(standbys().await.is_empty());
+        rt.stop(&third.id).await.unwrap();
+        // Removing the image discards the standby made at that stop; shutdown removes the network.
+        rt.remove_image(&built.image).await.unwrap();
+        assert!(standbys().await.is_empty());
+        rt.shutdown().await.unwrap();
+        assert!(rt
+            .client()
+            .inspect_network(
+                rt.network(),
+                None::<bollard::query_parameters::InspectNetworkOptions>
+            )
+            .await
+            .is_err());
     })
     .await;
 }

@@ -15,14 +15,14 @@ use bollard::query_parameters::{
 };
 use spaces_core::{SpaceId, DATA_DIR};
 
-use super::{egress, engine_error, names, status_of, DockerRuntime};
+use super::{egress, engine_error, names, standby, status_of, DockerRuntime};
 use crate::runtime::{Instance, InstanceId, InstanceSpec, InstanceState};
 use crate::Error;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A name suffix unique on this engine: time, process and a counter.
-fn unique() -> String {
+pub(crate) fn unique() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -96,6 +96,15 @@ pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerC
 /// Starts a fresh container for `spec`. See the [module docs](super).
 pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Instance, Error> {
     let image = &spec.image;
+    if let Some(name) = standby::take(rt, &spec).await {
+        match start_standby(rt, &name, &spec).await {
+            Ok(instance) => return Ok(instance),
+            // Gone or broken (its network removed, say): a container as usual.
+            Err(_) => {
+                let _ = remove(rt, &name).await;
+            }
+        }
+    }
     if spec.volume.is_some() {
         ensure_volume(rt, &image.space).await?;
     }
@@ -152,9 +161,36 @@ pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Inst
             return Err(e);
         }
     };
+    rt.running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.clone(), spec.clone());
     Ok(Instance {
         id,
         space: image.space.clone(),
+        address,
+    })
+}
+
+/// Starts the standby container `name`, created for `spec`.
+async fn start_standby(
+    rt: &DockerRuntime,
+    name: &str,
+    spec: &InstanceSpec,
+) -> Result<Instance, Error> {
+    rt.docker
+        .start_container(name, None::<StartContainerOptions>)
+        .await
+        .map_err(engine_error(format!("starting standby container {name}")))?;
+    let address = published_address(rt, name, spec.app_port).await?;
+    let id = InstanceId(name.to_owned());
+    rt.running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.clone(), spec.clone());
+    Ok(Instance {
+        id,
+        space: spec.image.space.clone(),
         address,
     })
 }
@@ -233,7 +269,7 @@ pub(crate) async fn state(rt: &DockerRuntime, id: &InstanceId) -> Result<Instanc
     })
 }
 
-async fn remove(rt: &DockerRuntime, id: &str) -> Result<(), bollard::errors::Error> {
+pub(crate) async fn remove(rt: &DockerRuntime, id: &str) -> Result<(), bollard::errors::Error> {
     rt.docker
         .remove_container(
             id,

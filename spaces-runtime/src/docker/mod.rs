@@ -26,6 +26,10 @@
 //!   engine's `local` volume driver has no quota); `--init` (docker-init as PID 1: signals reach
 //!   the app and zombies are reaped). A fresh container at every start; [`Runtime::stop`] stops
 //!   and removes it, so its ephemeral disk is gone.
+//! - **Standby containers**: when an instance stops, the next container of its Space is created
+//!   (not started) for the same spec, so that the wake only starts it: the create cost leaves the
+//!   wake path, and the ephemeral disk is still fresh. A changed spec discards it. See
+//!   [`DockerConfig::standby`] and [`DockerRuntime::discard_standbys`].
 //! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says
 //!   ([`DockerConfig::user`] changes it). Persistent storage is writable by that user because the
 //!   image's `/data` (added at build, above) is owned by 1000 and the engine copies its owner
@@ -59,12 +63,13 @@ pub mod egress;
 pub mod fixtures;
 mod logs;
 pub mod names;
+mod standby;
 
 /// The Engine API client this backend is built on, re-exported for callers that inspect, stop or
 /// kill containers directly (tests, measurements, operators) without a dependency of their own.
 pub use bollard;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -101,6 +106,9 @@ pub struct DockerConfig {
     pub extra_labels: BTreeMap<String, String>,
     /// Timeout of one Engine API request (a build's or a log's stream is not limited by it).
     pub request_timeout: Duration,
+    /// Create the next container of a Space when it stops, so that its wake only starts it
+    /// (see "Standby containers" in the [module docs](crate::docker)).
+    pub standby: bool,
 }
 
 impl Default for DockerConfig {
@@ -113,6 +121,7 @@ impl Default for DockerConfig {
             stop_grace: Duration::from_secs(5),
             extra_labels: BTreeMap::new(),
             request_timeout: Duration::from_secs(120),
+            standby: true,
         }
     }
 }
@@ -129,6 +138,10 @@ pub struct DockerRuntime {
     stopped: Mutex<HashSet<InstanceId>>,
     /// Whether the network is known to exist; held while it is checked and created.
     network_lock: tokio::sync::Mutex<bool>,
+    /// The specs of the instances this runtime started and that still run (for their standby).
+    running: Mutex<HashMap<InstanceId, InstanceSpec>>,
+    /// Each Space's standby container.
+    standbys: Mutex<HashMap<SpaceId, standby::Standby>>,
 }
 
 impl DockerRuntime {
@@ -169,7 +182,7 @@ impl DockerRuntime {
             .network
             .clone()
             .unwrap_or_else(|| format!("{prefix}-apps"));
-        Ok(Self {
+        let rt = Self {
             api_version: format!(
                 "{} (engine {})",
                 docker.client_version(),
@@ -181,7 +194,11 @@ impl DockerRuntime {
             network,
             stopped: Mutex::new(HashSet::new()),
             network_lock: tokio::sync::Mutex::new(false),
-        })
+            running: Mutex::new(HashMap::new()),
+            standbys: Mutex::new(HashMap::new()),
+        };
+        standby::remove_leftovers(&rt).await;
+        Ok(rt)
     }
 
     /// Connects with the default configuration (`DOCKER_HOST` or the default socket).
@@ -234,6 +251,30 @@ impl DockerRuntime {
             labels.insert(names::LABEL_REVISION.into(), revision.into());
         }
         labels
+    }
+
+    /// Removes every standby container of this runtime (call before the runtime ends; a runtime
+    /// with the same prefix that connects later removes leftovers too).
+    pub async fn discard_standbys(&self) {
+        standby::discard_where(self, |_, _| true).await;
+    }
+
+    /// What a caller does when it is done with the engine: discards the standby containers and
+    /// removes the Spaces' network unless a container still uses it. Instances, images and
+    /// volumes are the caller's to stop, remove and delete first.
+    pub async fn shutdown(&self) -> Result<(), Error> {
+        self.discard_standbys().await;
+        match self.docker.remove_network(&self.network).await {
+            Ok(()) => {
+                egress::forget_network(self).await;
+                Ok(())
+            }
+            // Already gone, or still in use by another instance: both fine.
+            Err(e) if matches!(status_of(&e), Some(404 | 403 | 409)) => Ok(()),
+            Err(e) => Err(engine_error(format!("removing network {}", self.network))(
+                e,
+            )),
+        }
     }
 
     fn is_stopped(&self, id: &InstanceId) -> bool {
@@ -320,14 +361,24 @@ impl Runtime for DockerRuntime {
     async fn stop(&self, instance: &InstanceId) -> Result<(), Error> {
         container::stop(self, instance).await?;
         self.mark_stopped(instance);
+        let spec = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(instance);
+        if let Some(spec) = spec {
+            standby::prepare(self, spec).await;
+        }
         Ok(())
     }
 
     async fn remove_image(&self, image: &Image) -> Result<(), Error> {
+        standby::discard_where(self, |_, s| s.spec.image.reference == image.reference).await;
         build::remove_image(self, &image.reference).await
     }
 
     async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error> {
+        standby::discard_where(self, |s, _| s == space).await;
         container::delete_volume(self, space).await
     }
 }

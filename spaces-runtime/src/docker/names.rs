@@ -14,6 +14,9 @@ pub const LABEL_SPACE: &str = "io.spaces.space";
 /// Label holding the revision.
 pub const LABEL_REVISION: &str = "io.spaces.revision";
 
+/// Label of a standby container (created ahead of a wake; see the module docs of `docker`).
+pub const LABEL_STANDBY: &str = "io.spaces.standby";
+
 /// FNV-1a, 64 bits: a stable hash for name suffixes (not for security).
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

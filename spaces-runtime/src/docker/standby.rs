@@ -1,0 +1,145 @@
+//! Standby containers: the create cost of the next wake, paid when a Space stops.
+//!
+//! When an instance started by this runtime stops, a new container is created (not started) for
+//! the same [`InstanceSpec`]: a fresh ephemeral disk, ready. The next [`start`](super::container)
+//! of that Space with an equal spec only starts it, which is what `docker start` of a stopped
+//! container costs, without reusing the old disk. A spec that changed (new image, env, flavor,
+//! storage) discards the standby and creates a container as usual. Standbys are removed by
+//! [`Runtime::remove_image`](crate::Runtime::remove_image) of their image,
+//! [`Runtime::delete_volume`](crate::Runtime::delete_volume) of their Space,
+//! [`DockerRuntime::discard_standbys`], and, for a runtime that ended without discarding them,
+//! when a runtime with the same prefix connects (they are the backend's containers that were
+//! never started). [`DockerConfig::standby`](super::DockerConfig::standby) turns this off.
+//!
+//! The specs (secrets included) are kept in this process's memory only, never on the engine
+//! outside the container's `Env`.
+
+use bollard::query_parameters::{CreateContainerOptions, ListContainersOptions};
+use spaces_core::SpaceId;
+
+use super::{container, names, DockerRuntime};
+use crate::runtime::InstanceSpec;
+
+/// A created, never started container for a Space, and the spec it was created for.
+#[derive(Debug)]
+pub(crate) struct Standby {
+    /// The container's name.
+    pub(crate) name: String,
+    /// The spec it was created for.
+    pub(crate) spec: InstanceSpec,
+}
+
+/// Whether two specs would create the same container.
+pub(crate) fn same_spec(a: &InstanceSpec, b: &InstanceSpec) -> bool {
+    a.image == b.image
+        && a.env == b.env
+        && a.hardware == b.hardware
+        && a.app_port == b.app_port
+        && a.volume == b.volume
+}
+
+/// Creates the standby of `spec`'s Space (replacing any older one). Failures are ignored: the
+/// next start creates its container as usual.
+pub(crate) async fn prepare(rt: &DockerRuntime, spec: InstanceSpec) {
+    if !rt.config.standby {
+        return;
+    }
+    let image = &spec.image;
+    let name = names::container_name(
+        &rt.prefix,
+        &image.space,
+        &image.revision,
+        &container::unique(),
+    );
+    let created = rt
+        .docker
+        .create_container(
+            Some(CreateContainerOptions {
+                name: Some(name.clone()),
+                ..Default::default()
+            }),
+            {
+                let mut body = container::create_body(rt, &spec);
+                if let Some(labels) = body.labels.as_mut() {
+                    labels.insert(names::LABEL_STANDBY.into(), "true".into());
+                }
+                body
+            },
+        )
+        .await;
+    if created.is_err() {
+        return;
+    }
+    let space = image.space.clone();
+    let old = rt
+        .standbys
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(space, Standby { name, spec });
+    if let Some(old) = old {
+        let _ = container::remove(rt, &old.name).await;
+    }
+}
+
+/// The standby of `spec`'s Space when it was created for this very spec; a stale one is removed.
+pub(crate) async fn take(rt: &DockerRuntime, spec: &InstanceSpec) -> Option<String> {
+    let standby = rt
+        .standbys
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&spec.image.space)?;
+    if same_spec(&standby.spec, spec) {
+        Some(standby.name)
+    } else {
+        let _ = container::remove(rt, &standby.name).await;
+        None
+    }
+}
+
+/// Removes the standbys that `discard` selects.
+pub(crate) async fn discard_where(
+    rt: &DockerRuntime,
+    discard: impl Fn(&SpaceId, &Standby) -> bool,
+) {
+    let taken: Vec<Standby> = {
+        let mut map = rt.standbys.lock().unwrap_or_else(|e| e.into_inner());
+        let keys: Vec<SpaceId> = map
+            .iter()
+            .filter(|(space, s)| discard(space, s))
+            .map(|(space, _)| space.clone())
+            .collect();
+        keys.iter().filter_map(|k| map.remove(k)).collect()
+    };
+    for standby in taken {
+        let _ = container::remove(rt, &standby.name).await;
+    }
+}
+
+/// Removes the standby containers (this prefix) that were never started: left by a runtime that
+/// ended without discarding them. Build containers and starting instances are not touched.
+pub(crate) async fn remove_leftovers(rt: &DockerRuntime) {
+    let filters = std::collections::HashMap::from([
+        (
+            "label".to_owned(),
+            vec![
+                format!("{}={}", names::LABEL_MANAGED, rt.prefix),
+                format!("{}=true", names::LABEL_STANDBY),
+            ],
+        ),
+        ("status".to_owned(), vec!["created".to_owned()]),
+    ]);
+    let Ok(list) = rt
+        .docker
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+    else {
+        return;
+    };
+    for id in list.iter().filter_map(|c| c.id.as_deref()) {
+        let _ = container::remove(rt, id).await;
+    }
+}
