@@ -1,16 +1,19 @@
 //! Cold start of a sleeping Docker Space on the real engine, against `docker start` of the same
 //! stopped container, in the same run.
 //!
-//! - **ours**: what waking a sleeping Space costs with `DockerRuntime`: `Runtime::start` (create
-//!   a fresh container, start it, read its published port back) then a readiness poll until the
-//!   first HTTP 200.
-//! - **baseline**: the engine's floor for the same app: `docker start` (Engine API
-//!   `POST /containers/{id}/start`) of that same container once stopped, reading its new port
-//!   back, then the same readiness poll.
+//! - **ours, fresh container**: `Runtime::start` with standby containers off: create a fresh
+//!   container, start it, read its published port back, then a readiness poll until the first
+//!   HTTP 200 (create + start to first 200).
+//! - **ours, wake** (the default configuration): the Space was put to sleep with `Runtime::stop`,
+//!   which prepared its next container; `Runtime::start` starts it, reads its port back, then the
+//!   same poll. The ephemeral disk is fresh in both of ours.
+//! - **baseline**: the engine's floor: `docker start` (Engine API `POST /containers/{id}/start`)
+//!   of the same container once stopped (it keeps its old disk), reading its new port back, then
+//!   the same readiness poll.
 //!
 //! The Space is `examples/spaces/docker-hello` (FROM scratch + static busybox; `busybox httpd`).
-//! Rounds alternate ours and the baseline so that drift on the machine hits both. Prints the
-//! median, p90 and mean of each, and the ratio of the medians (our overhead).
+//! Each round measures the three in turn, so that drift on the machine hits all of them. Prints
+//! the median, p90 and mean of each, and the ratios of the medians to the baseline's.
 //!
 //! Run: `cargo bench -p spaces-benches --bench docker_cold_start` (`SPACES_BENCH_ROUNDS`, 15 by
 //! default). Without an engine or a static busybox it prints `SKIPPED: <reason>` and exits 0.
@@ -157,20 +160,26 @@ async fn run() {
         return;
     }
     let prefix = format!("spaces-bench-{}", std::process::id());
-    let rt = match DockerRuntime::connect(DockerConfig {
+    let config = DockerConfig {
         prefix: prefix.clone(),
         extra_labels: BTreeMap::from([(LABEL.to_owned(), prefix.clone())]),
         stop_grace: Duration::from_secs(2),
         ..DockerConfig::default()
-    })
-    .await
-    {
+    };
+    let rt = match DockerRuntime::connect(config.clone()).await {
         Ok(rt) => rt,
         Err(e) => {
             println!("SKIPPED: no Docker engine answers: {e}");
             return;
         }
     };
+    // The same engine, names and labels, without standby containers.
+    let fresh = DockerRuntime::connect(DockerConfig {
+        standby: false,
+        ..config
+    })
+    .await
+    .unwrap();
     println!(
         "docker cold start: engine API {}, {rounds} rounds",
         rt.api_version()
@@ -199,17 +208,22 @@ async fn run() {
         volume: None,
     };
 
-    // One warm-up round of each, not counted (first container on the network, page cache).
-    let mut ours = Vec::new();
-    let mut ours_ready = Vec::new();
-    let mut base = Vec::new();
-    let mut base_ready = Vec::new();
-    for round in 0..=rounds {
-        let t = Instant::now();
-        let instance = rt.start(spec.clone()).await.unwrap();
-        let ready = until_200(instance.address).await;
-        let total = t.elapsed();
+    // Put the Space to sleep once, so that the first wake finds its prepared container.
+    let first = rt.start(spec.clone()).await.unwrap();
+    until_200(first.address).await;
+    rt.stop(&first.id).await.unwrap();
 
+    // Round 0 is a warm-up, not counted.
+    let (mut created, mut woken, mut base) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut created_poll, mut woken_poll, mut base_poll) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..=rounds {
+        // Ours, fresh container: create + start + inspect + poll.
+        let t = Instant::now();
+        let instance = fresh.start(spec.clone()).await.unwrap();
+        let c_poll = until_200(instance.address).await;
+        let c_total = t.elapsed();
+
+        // Baseline: docker start of that same container, stopped.
         rt.client()
             .stop_container(
                 &instance.id.0,
@@ -226,26 +240,44 @@ async fn run() {
             .await
             .unwrap();
         let addr = published(&rt, &instance.id.0).await;
-        let b_ready = until_200(addr).await;
+        let b_poll = until_200(addr).await;
         let b_total = t.elapsed();
+        fresh.stop(&instance.id).await.unwrap();
+
+        // Ours, wake: start the container prepared when the Space went to sleep.
+        let t = Instant::now();
+        let instance = rt.start(spec.clone()).await.unwrap();
+        let w_poll = until_200(instance.address).await;
+        let w_total = t.elapsed();
         rt.stop(&instance.id).await.unwrap();
+
         if round > 0 {
-            ours.push(total);
-            ours_ready.push(ready);
+            created.push(c_total);
+            created_poll.push(c_poll);
             base.push(b_total);
-            base_ready.push(b_ready);
+            base_poll.push(b_poll);
+            woken.push(w_total);
+            woken_poll.push(w_poll);
         }
     }
-    let ours_median = stats("ours: create + start + inspect + poll to first 200", ours);
-    stats("  of which the readiness poll", ours_ready);
-    let base_median = stats("baseline: docker start + inspect + poll to first 200", base);
-    stats("  of which the readiness poll", base_ready);
-    let ratio = ours_median.as_secs_f64() / base_median.as_secs_f64();
-    println!(
-        "ratio of medians ours/baseline: {ratio:.3} (overhead {:+.1}%; target under 10%)",
-        (ratio - 1.0) * 100.0
+    let base_median = stats("baseline: docker start + inspect + poll to 200", base);
+    stats("  of which the readiness poll", base_poll);
+    let created_median = stats(
+        "ours, fresh: create + start + inspect + poll to 200",
+        created,
     );
+    stats("  of which the readiness poll", created_poll);
+    let woken_median = stats("ours, wake: start prepared + inspect + poll to 200", woken);
+    stats("  of which the readiness poll", woken_poll);
+    for (name, median) in [("fresh", created_median), ("wake", woken_median)] {
+        let ratio = median.as_secs_f64() / base_median.as_secs_f64();
+        println!(
+            "ratio of medians ours ({name}) / baseline: {ratio:.3} (overhead {:+.1}%; target under 10%)",
+            (ratio - 1.0) * 100.0
+        );
+    }
     rt.remove_image(&built.image).await.unwrap();
+    rt.shutdown().await.unwrap();
     cleanup(&rt, &prefix).await;
 }
 
