@@ -4,7 +4,7 @@
 //! wait for health), which is what a platform without sleep/wake would do for every idle Space.
 //!
 //! `cargo bench -p spaces-benches --bench wake`
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

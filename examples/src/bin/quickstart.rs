@@ -139,16 +139,22 @@ async fn run(args: Args) -> Result<(), Failure> {
     std::fs::create_dir_all(&root)?;
     // 2026-11-02T09:00:00Z: the manual clock decides idle time and usage timestamps.
     let clock = Arc::new(ManualClock::new(Timestamp::constant(1_793_610_000, 0)));
+    #[cfg(feature = "docker")]
+    let mut docker_handle: Option<Arc<spaces_runtime::docker::DockerRuntime>> = None;
     let runtime: Arc<dyn Runtime> = match args.runtime {
         RuntimeKind::Local => Arc::new(LocalRuntime::new(root.join("runtime"))?),
         #[cfg(feature = "docker")]
-        RuntimeKind::Docker => Arc::new(
-            spaces_runtime::docker::DockerRuntime::connect(Default::default())
-                .await
-                .map_err(|e| {
-                    format!("{e}\nhint: is the Docker engine running? try `docker info`")
-                })?,
-        ),
+        RuntimeKind::Docker => {
+            let docker = Arc::new(
+                spaces_runtime::docker::DockerRuntime::connect(Default::default())
+                    .await
+                    .map_err(|e| {
+                        format!("{e}\nhint: is the Docker engine running? try `docker info`")
+                    })?,
+            );
+            docker_handle = Some(Arc::clone(&docker));
+            docker
+        }
     };
     let ledger_path = root.join("usage-ledger.sqlite");
     let sink = Arc::new(PrintingSink {
@@ -327,6 +333,11 @@ async fn run(args: Args) -> Result<(), Failure> {
         for id in &created {
             sup.delete(id).await?;
             println!("   deleted {id} (instances, images and persistent storage)");
+        }
+        #[cfg(feature = "docker")]
+        if let Some(docker) = &docker_handle {
+            // Prepared standby containers and the Spaces' network go too.
+            docker.shutdown().await?;
         }
         println!("\nDone. Removed the temporary state folder.");
     } else {

@@ -50,7 +50,16 @@ const BACKEND: &str = "local";
 /// How long a stopped app gets to exit after SIGKILL is sent.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
-/// Runs Spaces on this machine, without a container engine. See the [module docs](self).
+/// Runs Spaces on this machine, without a container engine: static Spaces in-process, Python
+/// Spaces as child processes, Docker Spaces unsupported.
+///
+/// Layout under the root folder: `images/<owner>/<name>/<revision>/` (a built image is a copy of
+/// the revision's files), `instances/<id>/` (an instance's ephemeral disk, fresh at every start,
+/// removed at stop), `volumes/<owner>/<name>/` (persistent storage, linked into the instance as
+/// `./data` and named in `SPACE_DATA_DIR`; an `HF_HOME` of `/data/.huggingface` is pointed
+/// there). Not enforced here: the flavor's CPU and memory limits, the storage size and the
+/// egress rule (a child process has the machine's network); use the Docker backend where they
+/// matter.
 #[derive(Debug)]
 pub struct LocalRuntime {
     root: PathBuf,
