@@ -12,7 +12,7 @@
 //!   the [`Grant`] docs and below.
 //! - A durable, append-only [`Ledger`](ledger::Ledger) of usage events on SQLite (feature
 //!   `ledger`, on by default).
-//! - With the feature `naive-reference`, [`reference`]: a deliberately naive minute-by-minute
+//! - With the feature `naive-reference`, [`reference`](mod@reference): a deliberately naive minute-by-minute
 //!   biller that the tests and the bench compare the engine with.
 //!
 //! ## Example: billing.md's example invoice
