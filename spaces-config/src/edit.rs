@@ -68,9 +68,18 @@ fn edit(readme: &str, key: &str, value: Option<&Value>) -> Result<String, Error>
     let spliced = block.then(|| splice_lines(yaml, entries, fm.yaml_first_line, key, &new_entry));
     // The in-place edit must read back as the old entries with only `key` changed; when it does
     // not (a layout the line splice cannot handle), the front matter is rewritten instead.
+    let want = expected(entries, key, value);
     let new_yaml = match spliced {
-        Some(s) if reads_as(&s, fm.yaml_first_line, &expected(entries, key, value)) => s,
-        _ => rewrite(entries, key, value, nl),
+        Some(s) if reads_as(&s, fm.yaml_first_line, &want) => s,
+        _ => {
+            let s = rewrite(entries, key, value, nl);
+            if !reads_as(&s, fm.yaml_first_line, &want) {
+                return Err(Error::Unwritable {
+                    key: key.to_owned(),
+                });
+            }
+            s
+        }
     };
     let mut out = String::with_capacity(readme.len() + new_entry.len());
     out.push_str(&readme[..fm.yaml.start]);

@@ -83,6 +83,8 @@ pub(crate) fn plain_text_ok(s: &str) -> bool {
         c => !"?:,[]{}#&*!|>'\"%@`".contains(c) && !c.is_whitespace(),
     };
     first_ok
+        && !s.starts_with("---")
+        && !s.starts_with("...")
         && !s.contains(": ")
         && !s.contains(" #")
         && !s.contains(":\t")

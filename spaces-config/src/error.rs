@@ -54,6 +54,13 @@ pub enum Error {
         /// What is wrong, and what to write instead where it can be said.
         message: String,
     },
+    /// An edit could not be written so that the front matter reads back as intended (a key or
+    /// value this crate cannot write in YAML); the README is left unchanged.
+    #[error("cannot write `{key}` back into this front matter without changing other keys; edit it by hand")]
+    Unwritable {
+        /// The key being edited.
+        key: String,
+    },
 }
 
 impl Error {
@@ -64,7 +71,7 @@ impl Error {
             | Error::Unterminated { line, column }
             | Error::Syntax { line, column, .. } => Some((*line, *column)),
             Error::CatalogSyntax { location, .. } => *location,
-            Error::Io { .. } | Error::CatalogInvalid(_) => None,
+            Error::Io { .. } | Error::CatalogInvalid(_) | Error::Unwritable { .. } => None,
         }
     }
 }

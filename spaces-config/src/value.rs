@@ -1,7 +1,7 @@
 //! [`Value`]: a front-matter value without positions, as written. Keys outside the reference are
 //! kept as values so that writing a config back loses nothing.
 
-use crate::emit::plain_text_ok;
+use crate::emit::{plain_text_ok, quote};
 use crate::node::{Node, NodeKind, ScalarStyle};
 
 /// A YAML value as written, without its place in the file.
@@ -36,33 +36,54 @@ impl Value {
 }
 
 impl Value {
-    /// The value in YAML flow style, for messages and complex keys (`[a, {b: c}]`).
-    pub fn flow_text(&self) -> String {
-        match self {
-            Value::Plain(t) => t.clone(),
-            Value::Str(t) => format!("{t:?}"),
-            Value::Seq(items) => {
-                let items: Vec<String> = items.iter().map(Value::flow_text).collect();
-                format!("[{}]", items.join(", "))
-            }
-            Value::Map(entries) => {
-                let entries: Vec<String> = entries
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", k.flow_text(), v.flow_text()))
-                    .collect();
-                format!("{{{}}}", entries.join(", "))
-            }
-        }
-    }
-
     /// A mapping key: as [`Value::from`], except that an empty plain key (which cannot be
     /// written back unquoted) is the empty string.
     fn key(node: &Node) -> Value {
-        match Value::from(node) {
-            Value::Plain(t) if t.is_empty() => Value::Str(t),
-            // A list or mapping as a key is kept as its flow text.
-            complex @ (Value::Seq(_) | Value::Map(_)) => Value::Str(complex.flow_text()),
-            other => other,
+        match &node.kind {
+            NodeKind::Scalar { .. } => match Value::from(node) {
+                Value::Plain(t) if t.is_empty() => Value::Str(t),
+                other => other,
+            },
+            // A list or mapping as a key is kept as its flow text, rendered once from the tree
+            // (never from already flattened keys, whose escapes would compound at each level).
+            NodeKind::Seq(_) | NodeKind::Map(_) => {
+                let mut text = String::new();
+                flow_text(node, &mut text);
+                Value::Str(text)
+            }
+        }
+    }
+}
+
+/// Appends `node` in YAML flow style (`[a, {b: "c"}]`) to `out`.
+fn flow_text(node: &Node, out: &mut String) {
+    match &node.kind {
+        NodeKind::Scalar {
+            text,
+            style: ScalarStyle::Plain,
+        } if plain_text_ok(text) => out.push_str(text),
+        NodeKind::Scalar { text, .. } => out.push_str(&quote(text)),
+        NodeKind::Seq(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                flow_text(item, out);
+            }
+            out.push(']');
+        }
+        NodeKind::Map(entries) => {
+            out.push('{');
+            for (i, (k, v)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                flow_text(k, out);
+                out.push_str(": ");
+                flow_text(v, out);
+            }
+            out.push('}');
         }
     }
 }
