@@ -53,28 +53,24 @@ impl UsageEvent {
     /// );
     /// ```
     pub fn to_json_line(&self) -> String {
-        let mut obj = serde_json::Map::new();
-        obj.insert("at".into(), self.at.to_string().into());
-        obj.insert("space".into(), self.space.as_str().into());
-        match &self.change {
-            UsageChange::Stage(s) => {
-                obj.insert("kind".into(), "stage".into());
-                obj.insert("stage".into(), s.as_str().into());
-            }
-            UsageChange::Hardware(f) => {
-                obj.insert("kind".into(), "hardware".into());
-                obj.insert("flavor".into(), f.as_str().into());
-            }
-            UsageChange::Storage(t) => {
-                obj.insert("kind".into(), "storage".into());
-                obj.insert(
-                    "tier".into(),
-                    t.map_or(serde_json::Value::Null, |t| t.as_str().into()),
-                );
-            }
-        }
-        obj.insert("id".into(), self.id.clone().into());
-        serde_json::Value::Object(obj).to_string()
+        // Written by hand to keep billing.md's field order; strings go through serde_json for
+        // their escapes.
+        let q = |s: &str| serde_json::Value::from(s).to_string();
+        let (kind, field, value) = match &self.change {
+            UsageChange::Stage(s) => ("stage", "stage", q(s.as_str())),
+            UsageChange::Hardware(f) => ("hardware", "flavor", q(f.as_str())),
+            UsageChange::Storage(t) => (
+                "storage",
+                "tier",
+                t.map_or("null".to_owned(), |t| q(t.as_str())),
+            ),
+        };
+        format!(
+            "{{\"at\":{},\"space\":{},\"kind\":\"{kind}\",\"{field}\":{value},\"id\":{}}}",
+            q(&self.at.to_string()),
+            q(self.space.as_str()),
+            q(&self.id)
+        )
     }
 }
 
@@ -153,5 +149,31 @@ impl UsageSink for JsonlFileSink {
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(Error::io(format!("appending to {}", self.path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_line_keeps_the_billing_field_order() {
+        let e = |change| UsageEvent {
+            at: "2026-11-01T00:00:00.5Z".parse().unwrap(),
+            space: "alice/demo".parse().unwrap(),
+            change,
+            id: "alice/demo#1.7".into(),
+        };
+        assert_eq!(
+            e(UsageChange::Storage(None)).to_json_line(),
+            r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"storage","tier":null,"id":"alice/demo#1.7"}"#
+        );
+        assert_eq!(
+            e(UsageChange::Hardware(Flavor::T4Small)).to_json_line(),
+            r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"hardware","flavor":"t4-small","id":"alice/demo#1.7"}"#
+        );
+        let line = e(UsageChange::Storage(Some(StorageTier::Large))).to_json_line();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["tier"], "large");
     }
 }
