@@ -16,10 +16,18 @@ fn exercise(readme: &str) {
         let written = config.to_front_matter();
         let again = check_readme(&written)
             .unwrap_or_else(|e| panic!("written config does not parse: {e}\n{written}"));
-        assert_eq!(again.config.as_ref(), Some(&config), "round trip changed the config:\n{written}");
+        assert_eq!(
+            again.config.as_ref(),
+            Some(&config),
+            "round trip changed the config:\n{written}"
+        );
         let edited = update_key(readme, &config, "title").expect("edit of a parsed README");
         let reparsed = check_readme(&edited).expect("edited README parses");
-        assert_eq!(reparsed.config.as_ref(), Some(&config), "editing title changed the config:\n{edited}");
+        assert_eq!(
+            reparsed.config.as_ref(),
+            Some(&config),
+            "editing title changed the config:\n{edited}"
+        );
     }
     let _ = set_key(readme, "sdk_version", &Value::string("4.44.1"));
 }
