@@ -13,7 +13,7 @@ use spaces_core::{Catalog, SpaceId, Stage};
 
 use crate::error::{Error, LogProblem};
 use crate::event::{parse_jsonl, Change, UsageEvent};
-use crate::fast_hash::FastHash;
+use crate::fast_hash::{seeded, FastHash};
 use crate::grant::{merged, Grant};
 use crate::instant::Instant;
 use crate::invoice::{Invoice, InvoiceLine, Item, Usage};
@@ -88,10 +88,9 @@ impl UsageLog {
         let events = events.into_iter();
         let n = events.size_hint().0;
         let mut ids: HashMap<SpaceId, u32, FastHash> =
-            HashMap::with_capacity_and_hasher(n / 8, FastHash::default());
+            HashMap::with_capacity_and_hasher(n / 8, seeded());
         let mut spaces: Vec<SpaceId> = Vec::new();
-        let mut seen: HashSet<String, FastHash> =
-            HashSet::with_capacity_and_hasher(n, FastHash::default());
+        let mut seen: HashSet<String, FastHash> = HashSet::with_capacity_and_hasher(n, seeded());
         let mut pending: Vec<Pending> = Vec::with_capacity(n);
         // 1. Line by line, in log order: catalog membership, then duplicates.
         for (line, e) in events {
