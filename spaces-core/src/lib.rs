@@ -80,3 +80,8 @@ pub use storage::{storage_request, DataLossAck, StorageChange, StorageSpec, Stor
 /// Re-exported so that users name the same types as this crate.
 pub use jiff::Timestamp;
 pub use rust_decimal::Decimal;
+
+/// The README's Rust example, compiled and run as a doctest so that it stays true.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
