@@ -426,7 +426,11 @@ impl Lifecycle {
                 _ => return Err(Refusal::WrongStage),
             },
             Event::AppCrashed { .. } => match stage {
-                Stage::RunningBuilding => Stage::Building,
+                Stage::RunningBuilding => {
+                    // The old version died; the build goes on. Its dead instance is cleaned up.
+                    fx.push(Effect::StopInstance);
+                    Stage::Building
+                }
                 Stage::Running | Stage::AppStarting | Stage::RunningAppStarting => {
                     fx.push(Effect::StopInstance);
                     Stage::RuntimeError

@@ -629,3 +629,44 @@ async fn billing_the_usage_events_gives_no_hardware_minutes_for_building_paused_
         ]
     );
 }
+
+#[tokio::test]
+async fn visitors_arriving_during_a_wake_wait_for_it_too() {
+    let s = setup().await;
+    let id: SpaceId = "alice/busy".parse().unwrap();
+    s.sup
+        .create(id.clone(), Sdk::Static, Visibility::Public)
+        .unwrap();
+    let site = static_site("busy");
+    s.sup
+        .push(&id, site.path(), rev("abab"), PushSettings::default())
+        .await
+        .unwrap();
+    s.clock.advance(Duration::from_secs(48 * 3600));
+    s.sup.tick().await.unwrap();
+    assert_eq!(s.sup.status(&id).unwrap().stage, Stage::Sleeping);
+    let visits: Vec<_> = (0..8)
+        .map(|_| {
+            let (sup, id) = (s.sup.clone(), id.clone());
+            tokio::spawn(async move { sup.visit(&id).await })
+        })
+        .collect();
+    for v in visits {
+        let v = v.await.unwrap().unwrap();
+        assert_eq!(v.stage, Stage::Running);
+        assert_eq!(page(v.address.unwrap()).await, "busy");
+    }
+    // One wake, not eight.
+    assert_eq!(
+        stages(&s.sink, &id),
+        [
+            "NO_APP_FILE",
+            "BUILDING",
+            "APP_STARTING",
+            "RUNNING",
+            "SLEEPING",
+            "APP_STARTING",
+            "RUNNING"
+        ]
+    );
+}

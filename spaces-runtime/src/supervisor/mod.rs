@@ -349,19 +349,36 @@ impl Supervisor {
     }
 
     /// A visit: wakes a sleeping Space (and waits until it answers), never a paused one.
+    ///
+    /// A visitor who arrives while the app is starting (woken by someone else, restarted by its
+    /// owner) waits for it too, up to the Space's startup timeout, like the first request to a
+    /// waking Space does on the Hub.
     pub async fn visit(&self, id: &SpaceId) -> Result<Visit, Error> {
         let slot = self.slot(id)?;
         let began = StdInstant::now();
         let t = self.apply(&slot, Event::Visit, Actor::Visitor)?;
         let woke = t.from == Stage::Sleeping;
         self.execute(&slot, t.effects).await?;
-        let m = slot.lock();
-        let stage = m.space.stage().clone();
-        Ok(Visit {
-            address: serving(&m),
-            cold_start: (woke && stage == Stage::Running).then(|| began.elapsed()),
-            stage,
-        })
+        let timeout = slot.lock().space.lifecycle().startup_timeout();
+        let mut pause = Duration::from_millis(2);
+        loop {
+            {
+                let m = slot.lock();
+                let stage = m.space.stage().clone();
+                let address = serving(&m);
+                if stage != Stage::AppStarting || began.elapsed() >= timeout {
+                    return Ok(Visit {
+                        cold_start: (stage == Stage::Running
+                            && (woke || t.from == Stage::AppStarting))
+                            .then(|| began.elapsed()),
+                        address,
+                        stage,
+                    });
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
     }
 
     /// Pauses the Space (owner).
@@ -476,7 +493,7 @@ impl Supervisor {
                     m.space.lifecycle().sleeps_at(),
                 )
             };
-            if stage == Stage::Running {
+            if matches!(stage, Stage::Running | Stage::RunningBuilding) {
                 if let Some(inst) = instance {
                     if let InstanceState::Exited { code, .. } =
                         self.inner.runtime.state(&inst.id).await?
@@ -493,7 +510,7 @@ impl Supervisor {
                         continue;
                     }
                 }
-                if sleeps_at.is_some_and(|at| at <= now) {
+                if stage == Stage::Running && sleeps_at.is_some_and(|at| at <= now) {
                     if let Ok(t) = self.apply(&slot, Event::IdleTimeout, Actor::Platform) {
                         self.execute(&slot, t.effects).await?;
                     }
