@@ -1,12 +1,10 @@
 //! Model and dataset repository ids (`models`, `datasets`, `preload_from_hub`): `name` or
 //! `namespace/name`, with the Hub's repo-id rules.
 //!
-//! The rules are spaces-core's [`SpaceId`] rules for each part; unlike a Space id, a repo id may
-//! have no namespace (`gpt2`).
+//! The rules are spaces-core's [`spaces_core::RepoId`]'s (a Space id's rules for each part; unlike
+//! a Space id, a repo id may have no namespace: `gpt2`).
 
 use std::fmt;
-
-use spaces_core::SpaceId;
 
 /// A validated repository id, `name` or `namespace/name`.
 ///
@@ -20,9 +18,6 @@ use spaces_core::SpaceId;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoId(String);
 
-/// The namespace used to check a bare name with [`SpaceId`]'s rules.
-const PLACEHOLDER_OWNER: &str = "x";
-
 impl RepoId {
     /// What a repo id looks like, for messages.
     pub const EXPECTED: &'static str =
@@ -30,14 +25,9 @@ impl RepoId {
 
     /// Validates a repo id; the error says which rule it broke.
     pub fn parse(s: &str) -> Result<RepoId, String> {
-        let checked = if s.contains('/') {
-            SpaceId::new(s)
-        } else {
-            SpaceId::from_parts(PLACEHOLDER_OWNER, s)
-        };
-        match checked {
+        match spaces_core::RepoId::new(s) {
             Ok(_) => Ok(RepoId(s.to_owned())),
-            Err(spaces_core::Error::InvalidSpaceId { rule, .. }) => Err(rule.to_string()),
+            Err(spaces_core::Error::InvalidRepoId { rule, .. }) => Err(rule.to_string()),
             Err(other) => Err(other.to_string()),
         }
     }

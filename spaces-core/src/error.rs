@@ -78,6 +78,14 @@ pub enum Error {
         /// The rule it broke.
         rule: IdRule,
     },
+    /// A repository id broke a rule.
+    #[error("invalid repo id `{input}`: {rule}")]
+    InvalidRepoId {
+        /// The input.
+        input: String,
+        /// The rule it broke.
+        rule: IdRule,
+    },
     /// An SDK name that does not exist.
     #[error("unknown SDK `{input}`: expected one of gradio, streamlit, docker, static")]
     UnknownSdk {

@@ -96,6 +96,76 @@ impl SpaceId {
     }
 }
 
+/// A model, dataset or Space repository id: `name` or `namespace/name`, each part by the same
+/// rules as a [`SpaceId`]'s (unlike a Space id, a repo id may have no namespace: `gpt2`).
+///
+/// ```
+/// use spaces_core::RepoId;
+/// assert_eq!(RepoId::new("openai/whisper-large-v3")?.namespace(), Some("openai"));
+/// assert_eq!(RepoId::new("gpt2")?.name(), "gpt2");
+/// assert!(RepoId::new("a/b--c").unwrap_err().to_string().contains("--"));
+/// # Ok::<(), spaces_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RepoId {
+    full: String,
+    slash: Option<usize>,
+}
+
+impl RepoId {
+    /// Parses and validates `name` or `namespace/name`.
+    pub fn new(input: &str) -> Result<Self, Error> {
+        let bad = |rule| Error::InvalidRepoId {
+            input: input.to_owned(),
+            rule,
+        };
+        let slash = input.find('/');
+        match slash {
+            Some(i) => {
+                let (ns, name) = (&input[..i], &input[i + 1..]);
+                if name.contains('/') {
+                    return Err(bad(IdRule::TooManySlashes));
+                }
+                check_part(ns).map_err(bad)?;
+                check_part(name).map_err(bad)?;
+            }
+            None => check_part(input).map_err(bad)?,
+        }
+        Ok(Self {
+            full: input.to_owned(),
+            slash,
+        })
+    }
+
+    /// The namespace (user or organisation), if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.slash.map(|i| &self.full[..i])
+    }
+
+    /// The repository name.
+    pub fn name(&self) -> &str {
+        self.slash.map_or(&self.full[..], |i| &self.full[i + 1..])
+    }
+
+    /// The id as written.
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+}
+
+impl FromStr for RepoId {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Self::new(s)
+    }
+}
+
+impl fmt::Display for RepoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
 /// Checks one part of a repo id against the Hub rules.
 fn check_part(part: &str) -> Result<(), IdRule> {
     if part.is_empty() {

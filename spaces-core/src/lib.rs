@@ -66,7 +66,7 @@ pub use env::{AppEnvironment, EgressRule, EnvValue, DATA_DIR, HF_HOME_ON_STORAGE
 pub use error::{Error, IdRule};
 pub use event::{Actor, Allowed, Event, EventKind, RepoCheck, Revision};
 pub use hardware::{Flavor, GpuModel, GpuSpec, HardwareSpec, OtherFlavor};
-pub use id::{SpaceId, MAX_PART_LEN, SPACE_HOST_DOMAIN};
+pub use id::{RepoId, SpaceId, MAX_PART_LEN, SPACE_HOST_DOMAIN};
 pub use lifecycle::{
     Effect, Lifecycle, LifecycleSnapshot, Refusal, Step, CPU_BASIC_SLEEP_TIME,
     DEFAULT_STARTUP_TIMEOUT,
