@@ -356,8 +356,16 @@ impl Runtime for GatedBuilds {
     }
 }
 
-#[tokio::test]
-async fn the_old_instance_keeps_answering_while_a_new_revision_builds() {
+/// A supervisor over [`GatedBuilds`], a manual clock and a memory sink.
+struct Gated {
+    _dir: tempfile::TempDir,
+    runtime: Arc<GatedBuilds>,
+    clock: Arc<ManualClock>,
+    sink: Arc<MemorySink>,
+    sup: Supervisor,
+}
+
+async fn gated() -> Gated {
     let dir = tempfile::tempdir().unwrap();
     let runtime = Arc::new(GatedBuilds {
         inner: Arc::new(LocalRuntime::new(dir.path().join("rt")).unwrap()),
@@ -368,12 +376,30 @@ async fn the_old_instance_keeps_answering_while_a_new_revision_builds() {
     let sup = Supervisor::open(
         &dir.path().join("state"),
         runtime.clone(),
-        clock,
+        clock.clone(),
         Catalog::seed(),
         sink.clone(),
     )
     .await
     .unwrap();
+    Gated {
+        _dir: dir,
+        runtime,
+        clock,
+        sink,
+        sup,
+    }
+}
+
+#[tokio::test]
+async fn the_old_instance_keeps_answering_while_a_new_revision_builds() {
+    let Gated {
+        _dir,
+        runtime,
+        sink,
+        sup,
+        ..
+    } = gated().await;
     let id: SpaceId = "alice/site".parse().unwrap();
     sup.create(id.clone(), Sdk::Static, Visibility::Public)
         .unwrap();
@@ -504,20 +530,9 @@ async fn a_new_supervisor_over_the_same_state_loses_no_space_and_no_data() {
 
 #[tokio::test]
 async fn operations_on_different_spaces_do_not_wait_for_each_other() {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = Arc::new(GatedBuilds {
-        inner: Arc::new(LocalRuntime::new(dir.path().join("rt")).unwrap()),
-        gate: Semaphore::new(1),
-    });
-    let sup = Supervisor::open(
-        &dir.path().join("state"),
-        runtime.clone(),
-        Arc::new(ManualClock::new(start_time())),
-        Catalog::seed(),
-        Arc::new(MemorySink::new()),
-    )
-    .await
-    .unwrap();
+    let Gated {
+        _dir, runtime, sup, ..
+    } = gated().await;
     let (a, b): (SpaceId, SpaceId) = ("alice/a".parse().unwrap(), "alice/b".parse().unwrap());
     sup.create(a.clone(), Sdk::Static, Visibility::Public)
         .unwrap();
@@ -549,27 +564,18 @@ async fn operations_on_different_spaces_do_not_wait_for_each_other() {
 
 #[tokio::test]
 async fn billing_the_usage_events_gives_no_hardware_minutes_for_building_paused_or_sleeping() {
-    let dir = tempfile::tempdir().unwrap();
-    let local = Arc::new(LocalRuntime::new(dir.path().join("rt")).unwrap());
-    if local.python().is_none() {
+    let Gated {
+        _dir,
+        runtime,
+        clock,
+        sink,
+        sup,
+        ..
+    } = gated().await;
+    if runtime.inner.python().is_none() {
         println!("SKIPPED: no python3 on PATH");
         return;
     }
-    let runtime = Arc::new(GatedBuilds {
-        inner: local,
-        gate: Semaphore::new(1),
-    });
-    let clock = Arc::new(ManualClock::new(start_time()));
-    let sink = Arc::new(MemorySink::new());
-    let sup = Supervisor::open(
-        &dir.path().join("state"),
-        runtime.clone(),
-        clock.clone(),
-        Catalog::seed(),
-        sink.clone(),
-    )
-    .await
-    .unwrap();
     let id: SpaceId = "alice/billed".parse().unwrap();
     sup.create(id.clone(), Sdk::Gradio, Visibility::Public)
         .unwrap();
