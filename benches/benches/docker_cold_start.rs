@@ -195,7 +195,7 @@ async fn run() {
             revision: Revision::new("c01d57a7").unwrap(),
             sdk: Sdk::Docker,
             source: dir.path().into(),
-            app_file: "Dockerfile".into(),
+            app_file: Sdk::Docker.default_app_path(),
             no_cache: false,
         })
         .await

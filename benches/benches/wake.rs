@@ -76,7 +76,7 @@ fn wake(c: &mut Criterion) {
                             revision: Revision::new("beef").unwrap(),
                             sdk: Sdk::Static,
                             source: site.clone(),
-                            app_file: "index.html".into(),
+                            app_file: Sdk::Static.default_app_path(),
                             no_cache: true,
                         })
                         .await

@@ -158,6 +158,14 @@ pub enum Error {
         /// `variable` or `secret`.
         taken_by: &'static str,
     },
+    /// An app file path that could point outside the repository.
+    #[error("invalid app file `{input}`: {why}")]
+    InvalidAppPath {
+        /// The input.
+        input: String,
+        /// Why it was refused.
+        why: &'static str,
+    },
     /// A lifecycle event was refused; the Space is unchanged.
     #[error("{space}: {event} refused in stage {stage}: {reason}")]
     Refused {

@@ -46,6 +46,7 @@
 //! # Ok::<(), spaces_core::Error>(())
 //! ```
 
+mod app_path;
 mod catalog;
 mod clock;
 mod env;
@@ -60,6 +61,7 @@ mod space;
 mod stage;
 mod storage;
 
+pub use app_path::{AppPath, MAX_APP_PATH_LEN};
 pub use catalog::Catalog;
 pub use clock::{add as add_duration, elapsed, Clock, ManualClock, SystemClock};
 pub use env::{AppEnvironment, EgressRule, EnvValue, DATA_DIR, HF_HOME_ON_STORAGE, RESERVED_NAMES};

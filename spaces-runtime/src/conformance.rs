@@ -85,7 +85,7 @@ async fn build(
         revision: revision()?,
         sdk: app.sdk,
         source: dir.to_path_buf(),
-        app_file: app.app_file.clone(),
+        app_file: spaces_core::AppPath::new(&app.app_file)?,
         no_cache: false,
     })
     .await

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use spaces_core::{AppEnvironment, HardwareSpec, Revision, Sdk, SpaceId};
+use spaces_core::{AppEnvironment, AppPath, HardwareSpec, Revision, Sdk, SpaceId};
 use tokio::sync::mpsc;
 
 use crate::Error;
@@ -28,8 +28,9 @@ pub struct BuildRequest {
     pub sdk: Sdk,
     /// The folder holding the repository's files at that revision.
     pub source: PathBuf,
-    /// The app file (`app.py`, `index.html`; the `Dockerfile` for Docker Spaces).
-    pub app_file: String,
+    /// The app file (`app.py`, `index.html`; the `Dockerfile` for Docker Spaces), a path that
+    /// cannot leave `source`.
+    pub app_file: AppPath,
     /// Build without any cache (a factory reboot).
     pub no_cache: bool,
 }
@@ -46,7 +47,7 @@ pub struct Image {
     /// The SDK it was built for.
     pub sdk: Sdk,
     /// The app file it runs.
-    pub app_file: String,
+    pub app_file: AppPath,
 }
 
 /// The outcome of a successful build.
@@ -194,4 +195,17 @@ pub trait Runtime: Send + Sync + Debug + 'static {
     /// Deletes a Space's persistent volume and all its data. Deleting a volume that does not exist
     /// is not an error.
     async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error>;
+
+    /// Every instance of this backend that runs now, whether this process started it or an
+    /// earlier one that crashed (containers found by label, processes by pid file), limited to
+    /// what this backend's own state (its root folder, its label namespace) holds. A supervisor
+    /// calls it when it opens and stops what its state does not know; [`Runtime::stop`] accepts
+    /// every id returned here.
+    async fn running(&self) -> Result<Vec<Instance>, Error>;
+
+    /// Drops whatever the backend prepared for the Space's next start (a standby container
+    /// holding its environment and secrets). The supervisor calls it when a Space is paused or
+    /// deleted and when its secrets change, so that no prepared instance keeps secrets at rest.
+    /// Nothing prepared is not an error.
+    async fn discard_prepared(&self, space: &SpaceId) -> Result<(), Error>;
 }

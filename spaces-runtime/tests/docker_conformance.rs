@@ -276,7 +276,7 @@ async fn build_serving(
             revision: rev(revision),
             sdk: Sdk::Docker,
             source: dir.path().into(),
-            app_file: "Dockerfile".into(),
+            app_file: Sdk::Docker.default_app_path(),
             no_cache,
         })
         .await
@@ -465,7 +465,7 @@ async fn factory_reboot_builds_without_cache_and_replaces_the_image() {
                 revision: rev("abcd"),
                 sdk: Sdk::Docker,
                 source: dir.path().into(),
-                app_file: "Dockerfile".into(),
+                app_file: Sdk::Docker.default_app_path(),
                 no_cache: false,
             })
             .await
@@ -481,7 +481,7 @@ async fn factory_reboot_builds_without_cache_and_replaces_the_image() {
                 revision: rev("abcd"),
                 sdk: Sdk::Docker,
                 source: dir.path().into(),
-                app_file: "Dockerfile".into(),
+                app_file: Sdk::Docker.default_app_path(),
                 no_cache: true,
             })
             .await
@@ -555,7 +555,7 @@ async fn docker_hello_example_space_runs() {
                 revision: rev("1234abcd"),
                 sdk: Sdk::Docker,
                 source: dir.path().into(),
-                app_file: "Dockerfile".into(),
+                app_file: Sdk::Docker.default_app_path(),
                 no_cache: false,
             })
             .await

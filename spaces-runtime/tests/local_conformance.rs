@@ -145,7 +145,7 @@ async fn static_spaces_are_served_in_process() {
             revision: Revision::new("abcd").unwrap(),
             sdk: Sdk::Static,
             source: src.path().into(),
-            app_file: "index.html".into(),
+            app_file: Sdk::Static.default_app_path(),
             no_cache: false,
         })
         .await
@@ -193,7 +193,7 @@ async fn static_spaces_are_served_in_process() {
             revision: Revision::new("abcd").unwrap(),
             sdk: Sdk::Static,
             source: empty.path().into(),
-            app_file: "index.html".into(),
+            app_file: Sdk::Static.default_app_path(),
             no_cache: false,
         })
         .await
@@ -213,7 +213,7 @@ async fn docker_spaces_are_unsupported_locally() {
             revision: Revision::new("abcd").unwrap(),
             sdk: Sdk::Docker,
             source: src.path().into(),
-            app_file: "Dockerfile".into(),
+            app_file: Sdk::Docker.default_app_path(),
             no_cache: false,
         })
         .await

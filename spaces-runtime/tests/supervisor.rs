@@ -354,6 +354,12 @@ impl Runtime for GatedBuilds {
     async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error> {
         self.inner.delete_volume(space).await
     }
+    async fn running(&self) -> Result<Vec<Instance>, Error> {
+        self.inner.running().await
+    }
+    async fn discard_prepared(&self, space: &SpaceId) -> Result<(), Error> {
+        self.inner.discard_prepared(space).await
+    }
 }
 
 /// A supervisor over [`GatedBuilds`], a manual clock and a memory sink.

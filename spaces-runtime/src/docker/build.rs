@@ -104,7 +104,7 @@ pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<Build
         return Err(failed(format!("`{}` not found", req.app_file), &log));
     }
     let (source, dockerfile) = (req.source.clone(), req.app_file.clone());
-    let context = tokio::task::spawn_blocking(move || context_tar(&source, &dockerfile))
+    let context = tokio::task::spawn_blocking(move || context_tar(&source, dockerfile.as_str()))
         .await
         .map_err(|e| Error::io("packing the build context")(std::io::Error::other(e)))?
         .map_err(Error::io(format!(
@@ -120,7 +120,7 @@ pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<Build
     let previous = rt.docker.inspect_image(&tag).await.ok().and_then(|i| i.id);
 
     let options = BuildImageOptions {
-        dockerfile: req.app_file.clone(),
+        dockerfile: req.app_file.to_string(),
         t: Some(tag.clone()),
         nocache: req.no_cache,
         rm: true,

@@ -381,4 +381,16 @@ impl Runtime for DockerRuntime {
         standby::discard_where(self, |s, _| s == space).await;
         container::delete_volume(self, space).await
     }
+
+    async fn running(&self) -> Result<Vec<Instance>, Error> {
+        Err(Error::Unsupported {
+            backend: BACKEND,
+            what: "listing running instances (not built yet)".into(),
+        })
+    }
+
+    async fn discard_prepared(&self, space: &SpaceId) -> Result<(), Error> {
+        standby::discard_where(self, |s, _| s == space).await;
+        Ok(())
+    }
 }

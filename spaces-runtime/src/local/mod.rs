@@ -236,7 +236,7 @@ impl Runtime for LocalRuntime {
             let python = self.python_for(req.sdk)?;
             log.push(format!("checking that {} compiles", req.app_file));
             let out = Command::new(python)
-                .args(["-m", "py_compile", &req.app_file])
+                .args(["-m", "py_compile", req.app_file.as_str()])
                 .current_dir(&dir)
                 .env("PYTHONDONTWRITEBYTECODE", "1")
                 .output()
@@ -504,6 +504,18 @@ impl Runtime for LocalRuntime {
             .await
             .map_err(|e| Error::io("deleting a volume")(std::io::Error::other(e)))?
             .map_err(Error::io(format!("deleting the volume of {space}")))
+    }
+
+    async fn running(&self) -> Result<Vec<Instance>, Error> {
+        Err(Error::Unsupported {
+            backend: BACKEND,
+            what: "listing running instances (not built yet)".into(),
+        })
+    }
+
+    async fn discard_prepared(&self, _space: &SpaceId) -> Result<(), Error> {
+        // Nothing is prepared ahead of a start here.
+        Ok(())
     }
 }
 

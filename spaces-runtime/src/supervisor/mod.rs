@@ -39,7 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
 use spaces_core::{
-    Actor, AppEnvironment, Catalog, Clock, DataLossAck, Effect, Event, Flavor, Lifecycle,
+    Actor, AppEnvironment, AppPath, Catalog, Clock, DataLossAck, Effect, Event, Flavor, Lifecycle,
     RepoCheck, Revision, Sdk, Secret, Space, SpaceId, Stage, StorageTier, Transition, Visibility,
 };
 
@@ -55,7 +55,7 @@ use crate::Error;
 #[derive(Clone, Debug, Default)]
 pub struct PushSettings {
     /// The app file; the SDK's default when `None`.
-    pub app_file: Option<String>,
+    pub app_file: Option<AppPath>,
     /// The port the app listens on; 7860 when `None`.
     pub app_port: Option<u16>,
     /// The Space's title (`SPACE_TITLE`).
@@ -99,7 +99,7 @@ pub struct Visit {
 #[derive(Debug)]
 struct Managed {
     space: Space,
-    app_file: String,
+    app_file: AppPath,
     app_port: u16,
     usage_seq: u64,
     image: Option<Image>,
@@ -114,7 +114,7 @@ struct Managed {
 
 impl Managed {
     /// A Space with nothing running and nothing in flight.
-    fn new(space: Space, app_file: String, app_port: u16, image: Option<Image>) -> Self {
+    fn new(space: Space, app_file: AppPath, app_port: u16, image: Option<Image>) -> Self {
         Self {
             space,
             app_file,
@@ -278,7 +278,7 @@ impl Supervisor {
             id: id.clone(),
             state: Mutex::new(Managed::new(
                 space,
-                sdk.default_app_file().to_owned(),
+                sdk.default_app_path(),
                 sdk.default_port(),
                 None,
             )),

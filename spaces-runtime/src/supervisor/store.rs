@@ -17,7 +17,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use spaces_core::{LifecycleSnapshot, Revision, Sdk, SpaceId, Timestamp, Visibility};
+use spaces_core::{AppPath, LifecycleSnapshot, Revision, Sdk, SpaceId, Timestamp, Visibility};
 
 use crate::runtime::Image;
 use crate::Error;
@@ -29,7 +29,7 @@ pub(crate) struct SavedSpace {
     pub(crate) visibility: Visibility,
     pub(crate) title: Option<String>,
     pub(crate) lifecycle: LifecycleSnapshot,
-    pub(crate) app_file: String,
+    pub(crate) app_file: AppPath,
     pub(crate) app_port: u16,
     pub(crate) variables: BTreeMap<String, String>,
     pub(crate) secrets: BTreeMap<String, SavedSecret>,
@@ -48,7 +48,7 @@ pub(crate) struct SavedImage {
     reference: String,
     revision: Revision,
     sdk: Sdk,
-    app_file: String,
+    app_file: AppPath,
 }
 
 impl SavedImage {
