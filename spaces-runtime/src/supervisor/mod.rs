@@ -2,53 +2,68 @@
 //! [`Clock`].
 //!
 //! Every operation applies an event to the Space through [`spaces_core::Space::apply`] (the only
-//! way a stage changes) and then carries out the transition's [`Effect`]s with the runtime: build,
-//! start and wait for health, stop, retire the old instance, delete the volume. The results of
-//! runtime work are events again (`BuildSucceeded`, `AppHealthy`, `AppCrashed`, ...), so the
-//! whole life of a Space is the state machine of spaces-core.
+//! way a stage changes) and then carries out the transition's [`Effect`](spaces_core::Effect)s
+//! with the runtime: build, start and wait for health, stop, retire the old instance, delete the
+//! volume. The results of runtime work are events again (`BuildSucceeded`, `AppHealthy`,
+//! `AppCrashed`, ...), so the whole life of a Space is the state machine of spaces-core.
 //!
-//! Design notes:
-//! - **Concurrency.** Each Space has its own slot; its lock is held only while an event is
-//!   applied, never across runtime work, so operations on different Spaces never wait for each
-//!   other and a Space stays observable while it builds. Results of runtime work that a later event
-//!   made stale (a build overtaken by a new push, a start overtaken by a pause) are discarded by
-//!   generation counters.
-//! - **Old keeps serving.** A push to a running Space builds and starts the new revision while the
-//!   old instance keeps answering; the old one is retired when the new one is healthy.
-//! - **Usage.** Every stage, hardware and storage change is recorded to a [`UsageSink`] *before* it
-//!   is committed (a sink error refuses the change), in the billing log format, with ids
-//!   `owner/name#epoch.seq` (the epoch is a durable counter bumped at every open) so that a ledger
-//!   ignores replays and no id is ever reused.
+//! What it guarantees, and how:
+//! - **Nothing acknowledged is lost; nothing is billed that did not run.** A transition's new
+//!   state and its usage events are committed in one SQLite transaction (`store.rs`); the usage
+//!   events sit in an outbox until the [`UsageSink`] has taken them (at least once, with ids that
+//!   are never reused, so the ledger applies each once). A crash at any point leaves state and
+//!   usage consistent.
+//! - **Reconciliation at open.** [`Supervisor::open`] asks the runtime what runs
+//!   ([`Runtime::running`]: containers by label, processes by pid record) and stops all of it:
+//!   a new supervisor knows no instance. Spaces whose stage had an instance are marked
+//!   [`Event::InstanceLost`] (`SLEEPING`; the next visit starts them), an interrupted build starts
+//!   again from its own copy of the files, an interrupted delete is finished. After open nothing
+//!   runs that the state does not know, and no Space is billable without an instance.
+//! - **Work survives its caller.** Effects run in tasks the supervisor owns; a caller only
+//!   awaits their outcome. A visitor whose request is dropped mid-wake leaves a Space that still
+//!   reaches `RUNNING` (or an error stage).
+//! - **Effects bind at commit.** A transition's effects are bound to the instances, images and
+//!   generation numbers of the moment it is committed, under the Space's lock (`actions.rs`), so
+//!   a stop never takes an instance a later wake started, each revision builds from its own copy
+//!   of the files, and stale build or start results are discarded. Every effect is carried out
+//!   even when an earlier one failed.
+//! - **Spaces never wait for each other.** Each Space has its own lock, held only while an
+//!   event is applied and committed, never across runtime work; [`Supervisor::tick`] handles
+//!   every Space on its own (a failing Space is logged with `tracing` and the others go on).
 //! - **Time.** Idle time and sleep are decided on the injected [`Clock`]; call
-//!   [`Supervisor::tick`] (or [`Supervisor::spawn_ticker`]) to fire idle timers and notice crashed
-//!   apps. Startup timeouts are timed in real time by [`wait_healthy`].
-//! - **Restarts of the supervisor.** State is saved per Space (see `store.rs`). A new supervisor
-//!   over the same state folder finds every Space; one whose instance was up is marked
-//!   [`Event::InstanceLost`] → `SLEEPING` and starts again on the next visit; a lost build is
-//!   started again. Persistent volumes belong to the runtime and are untouched.
-//! - **Pure visits are not saved.** A visit that changes no stage only moves the idle timer; it is
-//!   not written to disk (after a supervisor restart a Space may sleep up to one sleep time early).
+//!   [`Supervisor::tick`] (or [`Supervisor::spawn_ticker`]) to fire idle timers, notice crashed
+//!   apps and retry usage delivery. Startup timeouts are timed in real time by
+//!   [`crate::wait_healthy`].
+//! - **Pure visits are not saved.** A visit that changes no stage only moves the idle timer in
+//!   memory (after a supervisor restart a Space may sleep up to one sleep time early).
+//! - **Secrets at rest.** The database is created 0600; saved secrets have no `Debug`; a paused,
+//!   failed or deleted Space keeps no prepared instance ([`Runtime::discard_prepared`]), nor does
+//!   one whose secrets changed.
 
+mod actions;
+mod outbox;
+mod recover;
+mod slot;
 mod store;
 mod usage;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
 use spaces_core::{
-    Actor, AppEnvironment, AppPath, Catalog, Clock, DataLossAck, Effect, Event, Flavor, Lifecycle,
-    RepoCheck, Revision, Sdk, Secret, Space, SpaceId, Stage, StorageTier, Transition, Visibility,
+    Actor, AppPath, Catalog, Clock, DataLossAck, Event, Flavor, RepoCheck, Revision, Sdk, Secret,
+    Space, SpaceId, Stage, StorageTier, Transition, Visibility,
 };
 
-use self::store::{SavedImage, SavedSecret, SavedSpace, Store};
+use self::actions::{bind, serves, Action};
+use self::slot::{Durable, Managed, Slot};
+use self::store::{Row, Store};
 pub use self::usage::{JsonlFileSink, MemorySink, UsageChange, UsageEvent, UsageSink};
-use crate::health::wait_healthy;
-use crate::runtime::{
-    BuildRequest, Image, Instance, InstanceSpec, InstanceState, LogStream, Runtime, VolumeSpec,
-};
+use crate::runtime::{InstanceState, LogStream, Runtime};
 use crate::Error;
 
 /// What a push carries besides the files.
@@ -83,6 +98,9 @@ pub struct SpaceStatus {
     pub address: Option<SocketAddr>,
     /// The last build log (tail), when the last build failed.
     pub build_error: Option<String>,
+    /// Why the last start failed or the app stopped (a crash, a timeout, hardware the runtime
+    /// cannot give), until it next starts healthy.
+    pub runtime_error: Option<String>,
 }
 
 /// The outcome of a visit.
@@ -96,65 +114,26 @@ pub struct Visit {
     pub cold_start: Option<Duration>,
 }
 
-#[derive(Debug)]
-struct Managed {
-    space: Space,
-    app_file: AppPath,
-    app_port: u16,
-    usage_seq: u64,
-    image: Option<Image>,
-    retired_images: Vec<Image>,
-    instance: Option<Instance>,
-    old_instance: Option<Instance>,
-    build_gen: u64,
-    start_gen: u64,
-    build_error: Option<String>,
-    gone: bool,
-}
-
-impl Managed {
-    /// A Space with nothing running and nothing in flight.
-    fn new(space: Space, app_file: AppPath, app_port: u16, image: Option<Image>) -> Self {
-        Self {
-            space,
-            app_file,
-            app_port,
-            usage_seq: 0,
-            image,
-            retired_images: Vec::new(),
-            instance: None,
-            old_instance: None,
-            build_gen: 0,
-            start_gen: 0,
-            build_error: None,
-            gone: false,
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Slot {
-    id: SpaceId,
-    state: Mutex<Managed>,
-}
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, Managed> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-#[derive(Debug)]
 struct Inner {
     runtime: Arc<dyn Runtime>,
     clock: Arc<dyn Clock>,
     catalog: Catalog,
     sink: Arc<dyn UsageSink>,
     store: Store,
-    /// Incremented durably at every open: usage ids are `owner/name#epoch.seq`, unique across
-    /// supervisor restarts without saving a counter at every event.
-    epoch: u64,
     spaces: Mutex<BTreeMap<SpaceId, Arc<Slot>>>,
+    /// Held while the outbox is delivered, so events reach the sink in order.
+    delivering: Mutex<()>,
+    /// Makes each push's folder name unique.
+    pushes: AtomicU64,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("runtime", &self.runtime.name())
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Owns Spaces and runs them. Cheap to clone (an `Arc` inside). See the [module docs](self).
@@ -163,84 +142,10 @@ pub struct Supervisor {
     inner: Arc<Inner>,
 }
 
+/// What one committed event gives: the transition and its bound actions.
+type Committed = (Transition, Vec<Action>);
+
 impl Supervisor {
-    /// Opens a supervisor over a state folder, finding the Spaces a previous supervisor left there
-    /// (see the module docs for what happens to their instances). Must run inside a tokio runtime.
-    pub async fn open(
-        state_dir: &Path,
-        runtime: Arc<dyn Runtime>,
-        clock: Arc<dyn Clock>,
-        catalog: Catalog,
-        sink: Arc<dyn UsageSink>,
-    ) -> Result<Self, Error> {
-        let store = Store::open(state_dir)?;
-        let saved = store.load_all()?;
-        let epoch = store.next_epoch()?;
-        let sup = Supervisor {
-            inner: Arc::new(Inner {
-                runtime,
-                clock,
-                catalog,
-                sink,
-                store,
-                epoch,
-                spaces: Mutex::new(BTreeMap::new()),
-            }),
-        };
-        for s in saved {
-            let slot = sup.restore(s)?;
-            let stage = slot.lock().space.stage().clone();
-            let mut pending = Vec::new();
-            if stage.has_instance() {
-                let t = sup.apply(&slot, Event::InstanceLost, Actor::Platform)?;
-                pending = t.effects;
-            } else if stage == Stage::Building {
-                pending.push(Effect::Build { no_cache: false });
-            }
-            if !pending.is_empty() {
-                let (sup, slot) = (sup.clone(), Arc::clone(&slot));
-                tokio::spawn(async move {
-                    let _ = sup.execute(&slot, pending).await;
-                });
-            }
-        }
-        Ok(sup)
-    }
-
-    fn restore(&self, s: SavedSpace) -> Result<Arc<Slot>, Error> {
-        let path = format!("saved state of {}", s.id);
-        let lifecycle = Lifecycle::restore(s.lifecycle).map_err(|r| Error::CorruptState {
-            path: path.clone(),
-            reason: r.to_string(),
-        })?;
-        let mut space = Space::with_lifecycle(s.id.clone(), s.visibility, lifecycle);
-        if let Some(t) = s.title {
-            space.set_title(t);
-        }
-        for (name, value) in &s.variables {
-            space.set_variable(name, value.clone())?;
-        }
-        for (name, secret) in s.secrets {
-            space.set_secret(
-                &name,
-                Secret::new(secret.value),
-                secret.description,
-                secret.updated_at,
-            )?;
-        }
-        let slot = Arc::new(Slot {
-            id: s.id.clone(),
-            state: Mutex::new(Managed::new(
-                space,
-                s.app_file,
-                s.app_port,
-                s.image.map(|i| i.into_image(s.id.clone())),
-            )),
-        });
-        self.spaces().insert(s.id, Arc::clone(&slot));
-        Ok(slot)
-    }
-
     fn spaces(&self) -> MutexGuard<'_, BTreeMap<SpaceId, Arc<Slot>>> {
         self.inner.spaces.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -273,28 +178,61 @@ impl Supervisor {
             });
         }
         let now = self.inner.clock.now();
-        let space = Space::new(id.clone(), sdk, visibility, now);
-        let slot = Arc::new(Slot {
-            id: id.clone(),
-            state: Mutex::new(Managed::new(
-                space,
-                sdk.default_app_path(),
-                sdk.default_port(),
-                None,
-            )),
-        });
-        {
-            let mut m = slot.lock();
-            self.record(&mut m, UsageChange::Stage(Stage::NoAppFile), now)?;
-            self.save(&m)?;
-        }
+        let d = new_durable(id.clone(), sdk, visibility, now);
+        self.inner.store.commit(
+            Row::Put(&d.to_saved()),
+            &[(now, id.clone(), UsageChange::Stage(Stage::NoAppFile))],
+        )?;
+        let slot = Arc::new(Slot::new(Managed::new(d)));
         spaces.insert(id, Arc::clone(&slot));
         drop(spaces);
+        self.deliver_quietly();
         Ok(self.status_of(&slot))
     }
 
-    /// Pushes a revision: copies `files`, builds it and starts it, keeping the old version serving
-    /// while the new one builds and starts. Returns once the Space is running, or failed.
+    /// Creates many Spaces with no files in one transaction (an import, a generated fleet). All
+    /// or none: an id that exists already refuses the whole batch.
+    pub fn create_many(
+        &self,
+        new: impl IntoIterator<Item = (SpaceId, Sdk, Visibility)>,
+    ) -> Result<usize, Error> {
+        let now = self.inner.clock.now();
+        let mut spaces = self.spaces();
+        let mut durables = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (id, sdk, visibility) in new {
+            if spaces.contains_key(&id) || !seen.insert(id.clone()) {
+                return Err(Error::Conflict {
+                    what: format!("Space {id} already exists"),
+                });
+            }
+            durables.push(new_durable(id, sdk, visibility, now));
+        }
+        let saved: Vec<_> = durables.iter().map(Durable::to_saved).collect();
+        let usage: Vec<_> = durables
+            .iter()
+            .map(|d| {
+                (
+                    now,
+                    d.space.id().clone(),
+                    UsageChange::Stage(Stage::NoAppFile),
+                )
+            })
+            .collect();
+        self.inner.store.put_many(&saved, &usage, false)?;
+        let n = durables.len();
+        for d in durables {
+            let id = d.space.id().clone();
+            spaces.insert(id, Arc::new(Slot::new(Managed::new(d))));
+        }
+        drop(spaces);
+        self.deliver_quietly();
+        Ok(n)
+    }
+
+    /// Pushes a revision: copies `files` into a folder of its own, builds it and starts it,
+    /// keeping the old version serving while the new one builds and starts. Returns once the
+    /// Space is running, or failed (see `build_error` / `runtime_error`).
     pub async fn push(
         &self,
         id: &SpaceId,
@@ -303,48 +241,62 @@ impl Supervisor {
         settings: PushSettings,
     ) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;
-        let (sdk, app_file) = {
-            let mut m = slot.lock();
-            if let Some(f) = settings.app_file {
-                m.app_file = f;
-            }
-            if let Some(p) = settings.app_port {
-                m.app_port = p;
-            }
-            if let Some(t) = settings.title {
-                m.space.set_title(t);
-            }
-            (m.space.sdk(), m.app_file.clone())
+        let (sdk, current_app_file) = {
+            let m = slot.lock();
+            (m.d.space.sdk(), m.d.app_file.clone())
         };
+        let app_file = settings.app_file.clone().unwrap_or(current_app_file);
         let repo = self.inner.store.repo_dir(id);
-        let (from, to) = (files.to_path_buf(), repo.clone());
-        tokio::task::spawn_blocking(move || replace_tree(&from, &to))
+        let n = self.inner.pushes.fetch_add(1, Ordering::Relaxed);
+        let folder = format!("{}-{}-{n}", revision.as_str(), unique_suffix());
+        let (from, to) = (files.to_path_buf(), repo.join(&folder));
+        let copy = tokio::task::spawn_blocking(move || copy_tree(&from, &to))
             .await
-            .map_err(|e| Error::io("copying the pushed files")(std::io::Error::other(e)))?
-            .map_err(Error::io(format!(
-                "copying the pushed files into {}",
-                repo.display()
-            )))?;
-        let check = if sdk == Sdk::Docker {
-            if repo.join("Dockerfile").is_file() {
-                RepoCheck::Ready
-            } else {
-                RepoCheck::NoAppFile
-            }
-        } else if repo.join(&app_file).is_file() {
+            .map_err(|e| Error::io("copying the pushed files")(std::io::Error::other(e)))?;
+        copy.map_err(Error::io(format!(
+            "copying the pushed files into {}",
+            repo.join(&folder).display()
+        )))?;
+        let target = if sdk == Sdk::Docker {
+            repo.join(&folder).join("Dockerfile")
+        } else {
+            repo.join(&folder).join(app_file.as_path())
+        };
+        let check = if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
             RepoCheck::Ready
         } else {
             RepoCheck::NoAppFile
         };
-        let t = self.apply(
+        let committed = self.commit(
             &slot,
             Event::Push {
                 revision,
                 repo: check,
             },
             Actor::Owner,
-        )?;
-        self.execute(&slot, t.effects).await?;
+            |_, d| {
+                d.source = Some(folder.clone());
+                d.app_file = app_file;
+                if let Some(p) = settings.app_port {
+                    d.app_port = p;
+                }
+                if let Some(t) = settings.title {
+                    d.space.set_title(t);
+                }
+                true
+            },
+            |_, _| {},
+        );
+        let keep = match &committed {
+            Ok(_) => folder.clone(),
+            Err(_) => slot.lock().d.source.clone().unwrap_or_default(),
+        };
+        // Folders of earlier pushes: a build still reading one is stale already.
+        let _ = tokio::task::spawn_blocking(move || remove_other_folders(&repo, &keep)).await;
+        let (_, actions) = committed?.ok_or_else(|| Error::NotFound {
+            what: format!("Space {id}"),
+        })?;
+        self.run_actions(&slot, actions).await?;
         Ok(self.status_of(&slot))
     }
 
@@ -352,19 +304,20 @@ impl Supervisor {
     ///
     /// A visitor who arrives while the app is starting (woken by someone else, restarted by its
     /// owner) waits for it too, up to the Space's startup timeout, like the first request to a
-    /// waking Space does on the Hub.
+    /// waking Space does on the Hub. The wake runs in the supervisor's own task: dropping this
+    /// future does not stop it.
     pub async fn visit(&self, id: &SpaceId) -> Result<Visit, Error> {
         let slot = self.slot(id)?;
         let began = StdInstant::now();
-        let t = self.apply(&slot, Event::Visit, Actor::Visitor)?;
+        let (t, actions) = self.apply(&slot, Event::Visit, Actor::Visitor)?;
         let woke = t.from == Stage::Sleeping;
-        self.execute(&slot, t.effects).await?;
-        let timeout = slot.lock().space.lifecycle().startup_timeout();
+        self.run_actions(&slot, actions).await?;
+        let timeout = slot.lock().d.space.lifecycle().startup_timeout();
         let mut pause = Duration::from_millis(2);
         loop {
             {
                 let m = slot.lock();
-                let stage = m.space.stage().clone();
+                let stage = m.stage().clone();
                 let address = serving(&m);
                 if stage != Stage::AppStarting || began.elapsed() >= timeout {
                     return Ok(Visit {
@@ -392,7 +345,9 @@ impl Supervisor {
             .await
     }
 
-    /// Moves the Space to another flavor of the catalog (owner); it restarts on it.
+    /// Moves the Space to another flavor of the catalog (owner); it restarts on it. A flavor the
+    /// runtime cannot give (a GPU flavor without GPUs) is recorded as asked and the Space goes to
+    /// `RUNTIME_ERROR` with the runtime's reason in `runtime_error`.
     pub async fn change_hardware(&self, id: &SpaceId, flavor: &str) -> Result<SpaceStatus, Error> {
         let spec = self.inner.catalog.require_flavor(flavor)?;
         self.owner_event(id, Event::ChangeHardware(spec.id.clone()))
@@ -432,26 +387,51 @@ impl Supervisor {
         self.owner_event(id, Event::DeleteStorage(ack)).await
     }
 
-    /// Deletes the Space, its instances, images and storage (owner).
+    /// Deletes the Space, its instances, images and storage (owner). Returns once it is gone;
+    /// an interrupted delete is finished by the next supervisor.
     pub async fn delete(&self, id: &SpaceId) -> Result<(), Error> {
         self.owner_event(id, Event::Delete).await.map(|_| ())
     }
 
-    /// Sets a secret; it reaches the app at its next start.
-    pub fn set_secret(&self, id: &SpaceId, name: &str, value: Secret) -> Result<(), Error> {
-        let slot = self.slot(id)?;
-        let mut m = slot.lock();
+    /// Sets a secret; it reaches the app at its next start. Anything the runtime prepared with
+    /// the old value is discarded.
+    pub async fn set_secret(&self, id: &SpaceId, name: &str, value: Secret) -> Result<(), Error> {
         let now = self.inner.clock.now();
-        m.space.set_secret(name, value, None, now)?;
-        self.save(&m)
+        self.change_settings(id, |d| {
+            d.space
+                .set_secret(name, value, None, now)
+                .map_err(Error::from)
+        })?;
+        let slot = self.slot(id)?;
+        self.run_actions(&slot, vec![Action::DiscardPrepared]).await
+    }
+
+    /// Removes a secret (true when there was one); it is gone from the app at its next start.
+    pub async fn remove_secret(&self, id: &SpaceId, name: &str) -> Result<bool, Error> {
+        let mut removed = false;
+        self.change_settings(id, |d| {
+            removed = d.space.remove_secret(name);
+            Ok(())
+        })?;
+        let slot = self.slot(id)?;
+        self.run_actions(&slot, vec![Action::DiscardPrepared])
+            .await?;
+        Ok(removed)
     }
 
     /// Sets a variable; it reaches the app at its next start.
     pub fn set_variable(&self, id: &SpaceId, name: &str, value: &str) -> Result<(), Error> {
-        let slot = self.slot(id)?;
-        let mut m = slot.lock();
-        m.space.set_variable(name, value)?;
-        self.save(&m)
+        self.change_settings(id, |d| d.space.set_variable(name, value).map_err(Error::from))
+    }
+
+    /// Removes a variable (true when there was one).
+    pub fn remove_variable(&self, id: &SpaceId, name: &str) -> Result<bool, Error> {
+        let mut removed = false;
+        self.change_settings(id, |d| {
+            removed = d.space.remove_variable(name);
+            Ok(())
+        })?;
+        Ok(removed)
     }
 
     /// The Space's status.
@@ -466,55 +446,84 @@ impl Supervisor {
         slots.iter().map(|s| self.status_of(s)).collect()
     }
 
-    /// The serving instance's log.
+    /// How many Spaces the supervisor holds.
+    pub fn len(&self) -> usize {
+        self.spaces().len()
+    }
+
+    /// Whether the supervisor holds no Space.
+    pub fn is_empty(&self) -> bool {
+        self.spaces().is_empty()
+    }
+
+    /// The serving (or starting) instance's log.
     pub async fn logs(&self, id: &SpaceId, follow: bool) -> Result<LogStream, Error> {
         let slot = self.slot(id)?;
-        let instance = slot
-            .lock()
-            .instance
-            .clone()
-            .ok_or_else(|| Error::NotFound {
-                what: format!("a running instance of {id}"),
-            })?;
+        let instance = {
+            let m = slot.lock();
+            m.serving.clone().or_else(|| m.candidate.clone())
+        }
+        .ok_or_else(|| Error::NotFound {
+            what: format!("a running instance of {id}"),
+        })?;
         self.inner.runtime.logs(&instance.id, follow).await
     }
 
     /// Fires what time and the runtime decide: idle timers whose sleep time has passed, and apps
-    /// that exited. Call it periodically (see [`Supervisor::spawn_ticker`]).
+    /// that exited; retries the delivery of usage events. Each Space is handled on its own: one
+    /// that fails is logged (`tracing`) and the others go on. Call it periodically (see
+    /// [`Supervisor::spawn_ticker`]).
     pub async fn tick(&self) -> Result<(), Error> {
+        self.deliver_quietly();
         let slots: Vec<_> = self.spaces().values().cloned().collect();
-        let now = self.inner.clock.now();
         for slot in slots {
-            let (stage, instance, sleeps_at) = {
-                let m = slot.lock();
-                (
-                    m.space.stage().clone(),
-                    m.instance.clone(),
-                    m.space.lifecycle().sleeps_at(),
-                )
-            };
-            if matches!(stage, Stage::Running | Stage::RunningBuilding) {
-                if let Some(inst) = instance {
-                    if let InstanceState::Exited { code, .. } =
-                        self.inner.runtime.state(&inst.id).await?
-                    {
-                        let still_current = slot.lock().instance.as_ref() == Some(&inst);
-                        if still_current {
-                            let t = self.apply(
-                                &slot,
-                                Event::AppCrashed { exit_code: code },
-                                Actor::Platform,
-                            )?;
-                            self.execute(&slot, t.effects).await?;
+            if let Err(e) = self.tick_one(&slot).await {
+                tracing::warn!(space = %slot.id, error = %e, "tick failed for this Space");
+            }
+        }
+        Ok(())
+    }
+
+    async fn tick_one(&self, slot: &Arc<Slot>) -> Result<(), Error> {
+        let now = self.inner.clock.now();
+        let (stage, serving_instance, sleeps_at) = {
+            let m = slot.lock();
+            (
+                m.stage().clone(),
+                m.serving.clone(),
+                m.d.space.lifecycle().sleeps_at(),
+            )
+        };
+        if !matches!(stage, Stage::Running | Stage::RunningBuilding) {
+            return Ok(());
+        }
+        if let Some(inst) = serving_instance {
+            if let InstanceState::Exited { code, .. } = self.inner.runtime.state(&inst.id).await? {
+                let committed = self.commit(
+                    slot,
+                    Event::AppCrashed { exit_code: code },
+                    Actor::Platform,
+                    |m, d| {
+                        let current = m.serving.as_ref() == Some(&inst);
+                        if current {
+                            d.runtime_error = Some(match code {
+                                Some(c) => format!("the app exited with code {c}"),
+                                None => "the app was killed".into(),
+                            });
                         }
-                        continue;
-                    }
+                        current
+                    },
+                    |_, _| {},
+                )?;
+                if let Some((_, actions)) = committed {
+                    self.run_actions(slot, actions).await?;
                 }
-                if stage == Stage::Running && sleeps_at.is_some_and(|at| at <= now) {
-                    if let Ok(t) = self.apply(&slot, Event::IdleTimeout, Actor::Platform) {
-                        self.execute(&slot, t.effects).await?;
-                    }
-                }
+                return Ok(());
+            }
+        }
+        if stage == Stage::Running && sleeps_at.is_some_and(|at| at <= now) {
+            if let Ok((_, actions)) = self.apply(slot, Event::IdleTimeout, Actor::Platform) {
+                self.run_actions(slot, actions).await?;
             }
         }
         Ok(())
@@ -537,370 +546,206 @@ impl Supervisor {
     /// The next supervisor over the same state folder finds the Spaces asleep.
     pub async fn shutdown(&self) -> Result<(), Error> {
         let slots: Vec<_> = self.spaces().values().cloned().collect();
+        let mut first = Ok(());
         for slot in slots {
-            let instances: Vec<_> = {
+            let instances = {
                 let mut m = slot.lock();
                 m.start_gen += 1;
                 m.build_gen += 1;
-                [m.instance.take(), m.old_instance.take()]
-                    .into_iter()
-                    .flatten()
-                    .collect()
+                m.take_instances()
             };
             for inst in instances {
-                self.inner.runtime.stop(&inst.id).await?;
+                if let Err(e) = self.inner.runtime.stop(&inst.id).await {
+                    if first.is_ok() {
+                        first = Err(e);
+                    }
+                }
             }
         }
-        Ok(())
+        self.deliver_quietly();
+        first
     }
 
     async fn owner_event(&self, id: &SpaceId, event: Event) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;
-        let t = self.apply(&slot, event, Actor::Owner)?;
-        self.execute(&slot, t.effects).await?;
+        let (_, actions) = self.apply(&slot, event, Actor::Owner)?;
+        self.run_actions(&slot, actions).await?;
         Ok(self.status_of(&slot))
     }
 
     fn status_of(&self, slot: &Slot) -> SpaceStatus {
         let m = slot.lock();
-        let l = m.space.lifecycle();
+        let l = m.d.space.lifecycle();
         SpaceStatus {
             id: slot.id.clone(),
-            sdk: m.space.sdk(),
+            sdk: m.d.space.sdk(),
             stage: l.stage().clone(),
             requested_hardware: l.requested_hardware().cloned(),
             current_hardware: l.current_hardware().cloned(),
             storage: l.storage(),
             revision: l.revision().cloned(),
             address: serving(&m),
-            build_error: m.build_error.clone(),
+            build_error: m.d.build_error.clone(),
+            runtime_error: m.d.runtime_error.clone(),
         }
     }
 
-    /// Applies an event: computes the next state, records its usage events, then commits and saves.
-    /// A refusal or a sink error leaves the Space unchanged.
-    fn apply(&self, slot: &Slot, event: Event, actor: Actor) -> Result<Transition, Error> {
+    /// Applies an event with no precondition; a refusal is an error and changes nothing.
+    fn apply(&self, slot: &Slot, event: Event, actor: Actor) -> Result<Committed, Error> {
+        self.commit(slot, event, actor, |_, _| true, |_, _| {})?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("Space {}", slot.id),
+            })
+    }
+
+    /// Applies an event and commits the new state with its usage events in one transaction,
+    /// then binds the transition's effects. `edit` sees the Space and changes the state to be
+    /// saved with the event; when it answers `false` (a stale result) nothing happens and `None`
+    /// is returned. `after` runs once committed, before the effects are bound, with the state
+    /// that was replaced. A refusal, or a failed commit, leaves the Space unchanged.
+    fn commit(
+        &self,
+        slot: &Slot,
+        event: Event,
+        actor: Actor,
+        edit: impl FnOnce(&Managed, &mut Durable) -> bool,
+        after: impl FnOnce(&mut Managed, Durable),
+    ) -> Result<Option<Committed>, Error> {
         let now = self.inner.clock.now();
+        let is_visit = matches!(event, Event::Visit);
         let mut m = slot.lock();
         if m.gone {
             return Err(Error::NotFound {
                 what: format!("Space {} (deleted)", slot.id),
             });
         }
-        let mut next = m.space.clone();
-        let t = next.apply(event, actor, now)?;
-        let (b, a) = (m.space.lifecycle(), next.lifecycle());
-        let mut changes = Vec::new();
-        if a.storage() != b.storage() {
-            changes.push(UsageChange::Storage(a.storage()));
+        let mut d = m.d.clone();
+        if !edit(&m, &mut d) {
+            return Ok(None);
         }
-        if let Some(hw) = a.current_hardware() {
-            if b.current_hardware() != Some(hw) {
-                changes.push(UsageChange::Hardware(hw.clone()));
-            }
-        }
-        if t.from != t.to {
-            changes.push(UsageChange::Stage(t.to.clone()));
-        }
-        // What the owner set changed (not only the stage): save it durably.
-        let durable = settings(b) != settings(a);
-        let pure_visit = t.from == t.to && changes.is_empty() && !durable;
-        for c in changes {
-            self.record(&mut m, c, now)?;
-        }
-        m.space = next;
+        let t = d.space.apply(event, actor, now)?;
+        let changes = usage_changes(&m.d.space, &d.space, &t);
+        let pure_visit = is_visit && t.from == t.to && changes.is_empty();
         if !pure_visit {
-            self.save_as(&m, durable)?;
+            let usage: Vec<_> = changes
+                .into_iter()
+                .map(|c| (now, slot.id.clone(), c))
+                .collect();
+            self.inner.store.commit(Row::Put(&d.to_saved()), &usage)?;
         }
-        Ok(t)
+        let old = std::mem::replace(&mut m.d, d);
+        after(&mut m, old);
+        let repo = self.inner.store.repo_dir(&slot.id);
+        let actions = bind(&mut m, &t, &self.inner.catalog, &repo);
+        drop(m);
+        if !pure_visit {
+            self.deliver_quietly();
+        }
+        Ok(Some((t, actions)))
     }
 
-    fn record(
+    /// Changes what the owner set outside the lifecycle (secrets, variables) and saves it.
+    fn change_settings(
         &self,
-        m: &mut Managed,
-        change: UsageChange,
-        now: spaces_core::Timestamp,
+        id: &SpaceId,
+        change: impl FnOnce(&mut Durable) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        let id = m.space.id().clone();
-        let event = UsageEvent {
-            at: now,
-            id: format!("{id}#{}.{}", self.inner.epoch, m.usage_seq + 1),
-            space: id,
-            change,
-        };
-        self.inner.sink.record(&event)?;
-        m.usage_seq += 1;
+        let slot = self.slot(id)?;
+        let mut m = slot.lock();
+        if m.gone {
+            return Err(Error::NotFound {
+                what: format!("Space {id} (deleted)"),
+            });
+        }
+        let mut d = m.d.clone();
+        change(&mut d)?;
+        self.inner.store.commit(Row::Put(&d.to_saved()), &[])?;
+        m.d = d;
         Ok(())
     }
 
-    fn save(&self, m: &Managed) -> Result<(), Error> {
-        self.save_as(m, true)
-    }
-
-    fn save_as(&self, m: &Managed, durable: bool) -> Result<(), Error> {
-        let space = &m.space;
-        let saved = SavedSpace {
-            id: space.id().clone(),
-            visibility: space.visibility(),
-            title: space.title().map(str::to_owned),
-            lifecycle: space.lifecycle().snapshot(),
-            app_file: m.app_file.clone(),
-            app_port: m.app_port,
-            variables: space
-                .variables()
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
-                .collect(),
-            secrets: space
-                .secrets()
-                .iter()
-                .map(|(k, e)| {
-                    (
-                        k.as_str().to_owned(),
-                        SavedSecret {
-                            value: e.value.expose().to_owned(),
-                            description: e.description.clone(),
-                            updated_at: e.updated_at,
-                        },
-                    )
-                })
-                .collect(),
-            image: m.image.as_ref().map(SavedImage::from_image),
-        };
-        self.inner.store.save(&saved, durable)
-    }
-
-    /// Carries out effects, feeding the runtime's results back as events.
-    async fn execute(&self, slot: &Arc<Slot>, effects: Vec<Effect>) -> Result<(), Error> {
-        let rt = &self.inner.runtime;
-        let mut queue: VecDeque<Effect> = effects.into();
-        while let Some(effect) = queue.pop_front() {
-            let follow_up = match effect {
-                Effect::CancelBuild => {
-                    slot.lock().build_gen += 1;
-                    None
-                }
-                Effect::Build { no_cache } => self.build(slot, no_cache).await?,
-                Effect::StopInstance => {
-                    let instances: Vec<_> = {
-                        let mut m = slot.lock();
-                        m.start_gen += 1;
-                        [m.instance.take(), m.old_instance.take()]
-                            .into_iter()
-                            .flatten()
-                            .collect()
-                    };
-                    for inst in instances {
-                        rt.stop(&inst.id).await?;
-                    }
-                    None
-                }
-                Effect::StartInstance { flavor } => self.start(slot, flavor).await?,
-                Effect::RetireOldInstance => {
-                    let (old, images) = {
-                        let mut m = slot.lock();
-                        (m.old_instance.take(), std::mem::take(&mut m.retired_images))
-                    };
-                    if let Some(old) = old {
-                        rt.stop(&old.id).await?;
-                    }
-                    for image in images {
-                        let _ = rt.remove_image(&image).await;
-                    }
-                    None
-                }
-                Effect::DeleteVolume => {
-                    rt.delete_volume(&slot.id).await?;
-                    None
-                }
-                Effect::Destroy => {
-                    let images: Vec<_> = {
-                        let mut m = slot.lock();
-                        m.gone = true;
-                        let mut images = std::mem::take(&mut m.retired_images);
-                        images.extend(m.image.take());
-                        images
-                    };
-                    for image in images {
-                        let _ = rt.remove_image(&image).await;
-                    }
-                    self.spaces().remove(&slot.id);
-                    self.inner.store.remove(&slot.id)?;
-                    let repo = self.inner.store.repo_dir(&slot.id);
-                    let _ =
-                        tokio::task::spawn_blocking(move || std::fs::remove_dir_all(repo)).await;
-                    None
-                }
-            };
-            if let Some(t) = follow_up {
-                for e in t.effects.into_iter().rev() {
-                    queue.push_front(e);
-                }
-            }
+    /// The last step of a delete: the saved state goes, and the Space with it.
+    fn finish_delete(&self, slot: &Slot) -> Result<(), Error> {
+        let mut spaces = self.spaces();
+        let mut m = slot.lock();
+        if m.gone {
+            return Ok(());
+        }
+        self.inner.store.commit(Row::Remove(&slot.id), &[])?;
+        m.gone = true;
+        drop(m);
+        if spaces
+            .get(&slot.id)
+            .is_some_and(|s| std::ptr::eq(Arc::as_ptr(s), slot))
+        {
+            spaces.remove(&slot.id);
         }
         Ok(())
-    }
-
-    async fn build(&self, slot: &Arc<Slot>, no_cache: bool) -> Result<Option<Transition>, Error> {
-        let (gen, request) = {
-            let mut m = slot.lock();
-            m.build_gen += 1;
-            let Some(revision) = m.space.lifecycle().revision().cloned() else {
-                return Ok(None);
-            };
-            (
-                m.build_gen,
-                BuildRequest {
-                    space: slot.id.clone(),
-                    revision,
-                    sdk: m.space.sdk(),
-                    source: self.inner.store.repo_dir(&slot.id),
-                    app_file: m.app_file.clone(),
-                    no_cache,
-                },
-            )
-        };
-        let result = self.inner.runtime.build(request).await;
-        let current = slot.lock().build_gen == gen;
-        match result {
-            Ok(out) if current => {
-                {
-                    let mut m = slot.lock();
-                    m.build_error = None;
-                    if let Some(prev) = m.image.replace(out.image) {
-                        if m.image.as_ref().map(|i| &i.reference) != Some(&prev.reference) {
-                            m.retired_images.push(prev);
-                        }
-                    }
-                }
-                self.apply(slot, Event::BuildSucceeded, Actor::Platform)
-                    .map(Some)
-            }
-            Ok(stale) => {
-                let _ = self.inner.runtime.remove_image(&stale.image).await;
-                Ok(None)
-            }
-            Err(Error::BuildFailed { log_tail, .. }) if current => {
-                slot.lock().build_error = Some(log_tail);
-                self.apply(slot, Event::BuildFailed, Actor::Platform)
-                    .map(Some)
-            }
-            Err(e) if current => {
-                slot.lock().build_error = Some(e.to_string());
-                self.apply(slot, Event::BuildFailed, Actor::Platform)?;
-                Err(e)
-            }
-            Err(_) => Ok(None),
-        }
-    }
-
-    async fn start(
-        &self,
-        slot: &Arc<Slot>,
-        flavor: Option<Flavor>,
-    ) -> Result<Option<Transition>, Error> {
-        let catalog = &self.inner.catalog;
-        let (gen, spec, timeout) = {
-            let mut m = slot.lock();
-            let Some(image) = m.image.clone() else {
-                return Err(Error::NotFound {
-                    what: format!("a built image of {}", slot.id),
-                });
-            };
-            let hardware = flavor.as_ref().and_then(|f| catalog.flavor(f)).cloned();
-            let volume = m
-                .space
-                .lifecycle()
-                .storage()
-                .and_then(|t| catalog.storage_tier(t))
-                .map(|s| VolumeSpec { size_gb: s.size_gb });
-            let env = AppEnvironment::for_space(&m.space, hardware.as_ref());
-            m.start_gen += 1;
-            if m.space.stage().old_keeps_serving() {
-                if let Some(old) = m.instance.take() {
-                    m.old_instance = Some(old);
-                }
-            }
-            (
-                m.start_gen,
-                InstanceSpec {
-                    image,
-                    env,
-                    hardware,
-                    app_port: m.app_port,
-                    volume,
-                },
-                m.space.lifecycle().startup_timeout(),
-            )
-        };
-        let instance = match self.inner.runtime.start(spec).await {
-            Ok(i) => i,
-            Err(e) => {
-                if slot.lock().start_gen == gen {
-                    self.apply(slot, Event::AppCrashed { exit_code: None }, Actor::Platform)?;
-                }
-                return Err(e);
-            }
-        };
-        let current = {
-            let mut m = slot.lock();
-            let current = m.start_gen == gen;
-            if current {
-                m.instance = Some(instance.clone());
-            }
-            current
-        };
-        if !current {
-            self.inner.runtime.stop(&instance.id).await?;
-            return Ok(None);
-        }
-        let health = wait_healthy(self.inner.runtime.as_ref(), &instance, timeout).await;
-        if slot.lock().start_gen != gen {
-            return Ok(None);
-        }
-        let event = match health {
-            Ok(_) => Event::AppHealthy,
-            Err(Error::Exited { code, .. }) => Event::AppCrashed { exit_code: code },
-            Err(Error::StartupTimeout { .. }) => Event::StartupTimedOut,
-            Err(e) => {
-                self.apply(slot, Event::AppCrashed { exit_code: None }, Actor::Platform)?;
-                return Err(e);
-            }
-        };
-        self.apply(slot, event, Actor::Platform).map(Some)
     }
 }
 
-/// What the owner set, as opposed to where the lifecycle is.
-fn settings(l: &Lifecycle) -> impl PartialEq + '_ {
-    (
-        l.requested_hardware(),
-        l.storage(),
-        l.custom_sleep_time(),
-        l.revision(),
-        l.startup_timeout(),
-    )
+fn new_durable(id: SpaceId, sdk: Sdk, visibility: Visibility, now: spaces_core::Timestamp) -> Durable {
+    Durable {
+        space: Space::new(id, sdk, visibility, now),
+        app_file: sdk.default_app_path(),
+        app_port: sdk.default_port(),
+        source: None,
+        image: None,
+        build_error: None,
+        runtime_error: None,
+    }
+}
+
+/// The usage events of a transition: storage, hardware, stage changes.
+fn usage_changes(before: &Space, after: &Space, t: &Transition) -> Vec<UsageChange> {
+    let (b, a) = (before.lifecycle(), after.lifecycle());
+    let mut changes = Vec::new();
+    if a.storage() != b.storage() {
+        changes.push(UsageChange::Storage(a.storage()));
+    }
+    if let Some(hw) = a.current_hardware() {
+        if b.current_hardware() != Some(hw) {
+            changes.push(UsageChange::Hardware(hw.clone()));
+        }
+    }
+    if t.from != t.to {
+        changes.push(UsageChange::Stage(t.to.clone()));
+    }
+    changes
 }
 
 /// Where the serving instance answers.
 fn serving(m: &Managed) -> Option<SocketAddr> {
-    match m.space.stage() {
-        Stage::Running | Stage::RunningBuilding => m.instance.as_ref().map(|i| i.address),
-        Stage::RunningAppStarting => m.old_instance.as_ref().map(|i| i.address),
-        _ => None,
+    if serves(m.stage()) {
+        m.serving.as_ref().map(|i| i.address)
+    } else {
+        None
     }
 }
 
-/// Replaces `to` with a copy of `from` (skipping `.git`).
-fn replace_tree(from: &Path, to: &PathBuf) -> std::io::Result<()> {
-    match std::fs::remove_dir_all(to) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    copy_tree(from, to)
+/// A suffix that keeps push folders apart across supervisor restarts.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Removes every folder below `repo` except `keep`.
+fn remove_other_folders(repo: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(repo) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name() != keep {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Copies a folder tree (skipping `.git` and symbolic links).
+fn copy_tree(from: &Path, to: &PathBuf) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

@@ -1,29 +1,39 @@
-//! The supervisor's saved state: one JSON file per Space under `<state>/spaces/<owner>/<name>.json`,
-//! always written atomically (temporary file, rename), so that a new supervisor over the same
-//! state folder finds every Space as it was.
+//! The supervisor's durable state: one embedded SQLite database (`<state>/supervisor.sqlite`)
+//! holding every Space and the **outbox** of usage events.
 //!
-//! Changes of what the owner set (revision, hardware, storage, sleep time, secrets, variables) are
-//! also fsynced (file and folder) before the operation returns. Stage-only changes (sleep, wake,
-//! healthy) are not: they are the hot path of a wake, a process crash loses none of them (the
-//! rename is atomic), and after a machine crash every instance is gone anyway, which recovery
-//! handles (`InstanceLost`). The usage ledger, not this file, is the billing record.
+//! A transition's new state and its usage events are written in **one transaction**
+//! ([`Store::commit`]): after a crash at any point either both are there or neither is. The
+//! outbox is then delivered to the [`UsageSink`](super::UsageSink) at least once (see
+//! `outbox.rs`); each event carries an id that is never reused (`owner/name#<store>.<n>`: `n`
+//! is a counter of this database, `<store>` a tag drawn when the database was created), so a
+//! sink that keeps ids (the ledger) applies a redelivery once.
 //!
-//! Secrets are saved with their values (the supervisor must hand them to the app after a restart);
-//! the files are created with mode 0600. Keep the state folder private.
+//! The database runs in WAL mode with `synchronous=FULL`: a commit is on disk when it returns.
+//! It is created with mode 0600 (it holds secret values: the supervisor must hand them to apps
+//! after a restart); SQLite gives its `-wal` and `-shm` files the same mode. Keep the state folder
+//! private.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
-use spaces_core::{AppPath, LifecycleSnapshot, Revision, Sdk, SpaceId, Timestamp, Visibility};
+use spaces_core::{
+    AppPath, Flavor, LifecycleSnapshot, Revision, Sdk, SpaceId, Stage, StorageTier, Timestamp,
+    Visibility,
+};
 
+use super::usage::{UsageChange, UsageEvent};
 use crate::runtime::Image;
 use crate::Error;
 
-/// What is saved of one Space.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// The database's file name inside the state folder.
+pub(crate) const DB_FILE: &str = "supervisor.sqlite";
+
+/// What is saved of one Space. Holds secret values: deliberately no `Debug`.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct SavedSpace {
     pub(crate) id: SpaceId,
     pub(crate) visibility: Visibility,
@@ -31,12 +41,20 @@ pub(crate) struct SavedSpace {
     pub(crate) lifecycle: LifecycleSnapshot,
     pub(crate) app_file: AppPath,
     pub(crate) app_port: u16,
+    /// The folder (under the Space's repository folder) holding the current revision's files.
+    #[serde(default)]
+    pub(crate) source: Option<String>,
     pub(crate) variables: BTreeMap<String, String>,
     pub(crate) secrets: BTreeMap<String, SavedSecret>,
     pub(crate) image: Option<SavedImage>,
+    #[serde(default)]
+    pub(crate) build_error: Option<String>,
+    #[serde(default)]
+    pub(crate) runtime_error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// A secret as saved. Deliberately no `Debug`.
+#[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct SavedSecret {
     pub(crate) value: String,
     pub(crate) description: Option<String>,
@@ -72,128 +90,356 @@ impl SavedImage {
     }
 }
 
-/// The state folder.
-#[derive(Debug, Clone)]
+/// What a commit does to a Space's row.
+pub(crate) enum Row<'a> {
+    /// Insert or replace it.
+    Put(&'a SavedSpace),
+    /// Remove it (the Space is gone).
+    Remove(&'a SpaceId),
+}
+
+/// The state folder and its database.
+#[derive(Debug)]
 pub(crate) struct Store {
     root: PathBuf,
+    path: PathBuf,
+    tag: String,
+    conn: Mutex<Connection>,
+}
+
+fn db_err(path: &Path, doing: &str) -> impl FnOnce(rusqlite::Error) -> Error {
+    let path = path.display().to_string();
+    let doing = doing.to_owned();
+    move |e| Error::CorruptState {
+        path,
+        reason: format!("{doing}: {e}"),
+    }
 }
 
 impl Store {
+    /// Opens (or creates) the state folder and its database.
     pub(crate) fn open(root: &Path) -> Result<Self, Error> {
-        for sub in ["spaces", "repos"] {
-            std::fs::create_dir_all(root.join(sub))
-                .map_err(Error::io(format!("creating {}", root.join(sub).display())))?;
-        }
+        std::fs::create_dir_all(root.join("repos"))
+            .map_err(Error::io(format!("creating {}", root.join("repos").display())))?;
+        let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
+        let path = root.join(DB_FILE);
+        // Create the file with mode 0600 before SQLite does (it would use 0644).
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(Error::io(format!("creating {}", path.display())))?;
+        let conn = Connection::open(&path).map_err(db_err(&path, "opening"))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL;
+             PRAGMA synchronous=FULL;
+             PRAGMA busy_timeout=10000;
+             CREATE TABLE IF NOT EXISTS spaces (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+             CREATE TABLE IF NOT EXISTS outbox (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 id TEXT NOT NULL UNIQUE,
+                 at TEXT NOT NULL,
+                 space TEXT NOT NULL,
+                 kind TEXT NOT NULL,
+                 value TEXT
+             );
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+        )
+        .map_err(db_err(&path, "preparing the schema"))?;
+        let tag: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key='tag'", [], |r| r.get(0))
+            .optional()
+            .map_err(db_err(&path, "reading the store tag"))?;
+        let tag = match tag {
+            Some(t) => t,
+            None => {
+                let t = new_tag(root);
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('tag', ?1), ('usage_seq', '0')",
+                    params![t],
+                )
+                .map_err(db_err(&path, "writing the store tag"))?;
+                t
+            }
+        };
         Ok(Self {
             root: root.to_path_buf(),
+            path,
+            tag,
+            conn: Mutex::new(conn),
         })
     }
 
-    fn file(&self, id: &SpaceId) -> PathBuf {
-        self.root
-            .join("spaces")
-            .join(id.owner())
-            .join(format!("{}.json", id.name()))
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Where the supervisor keeps the files of a Space's latest pushed revision.
+    /// Where the supervisor keeps a Space's pushed files: one folder per pushed revision below.
     pub(crate) fn repo_dir(&self, id: &SpaceId) -> PathBuf {
         self.root.join("repos").join(id.owner()).join(id.name())
     }
 
-    pub(crate) fn save(&self, saved: &SavedSpace, durable: bool) -> Result<(), Error> {
-        let path = self.file(&saved.id);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        let json = serde_json::to_vec_pretty(saved).map_err(|e| Error::CorruptState {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        let tmp = path.with_extension("json.tmp");
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(&dir)?;
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(&json)?;
-            if durable {
-                f.sync_all()?;
-            }
-            std::fs::rename(&tmp, &path)?;
-            if durable {
-                std::fs::File::open(&dir)?.sync_all()?;
-            }
-            Ok(())
-        };
-        write().map_err(Error::io(format!("saving {}", path.display())))
-    }
-
-    /// Reads, increments and durably saves the epoch counter (`<state>/epoch`).
-    pub(crate) fn next_epoch(&self) -> Result<u64, Error> {
-        let path = self.root.join("epoch");
-        let current = match std::fs::read_to_string(&path) {
-            Ok(text) => text
-                .trim()
-                .parse::<u64>()
-                .map_err(|e| Error::CorruptState {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
-            Err(e) => return Err(Error::io(format!("reading {}", path.display()))(e)),
-        };
-        let next = current + 1;
-        let tmp = path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(next.to_string().as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
-            std::fs::File::open(&self.root)?.sync_all()
-        };
-        write().map_err(Error::io(format!("saving {}", path.display())))?;
-        Ok(next)
-    }
-
-    pub(crate) fn remove(&self, id: &SpaceId) -> Result<(), Error> {
-        let path = self.file(id);
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(Error::io(format!("removing {}", path.display()))(e))
-            }
-            _ => Ok(()),
-        }
-    }
-
+    /// Every saved Space, by id.
     pub(crate) fn load_all(&self) -> Result<Vec<SavedSpace>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id, doc FROM spaces ORDER BY id")
+            .map_err(db_err(&self.path, "listing Spaces"))?;
+        let mut rows = stmt
+            .query([])
+            .map_err(db_err(&self.path, "listing Spaces"))?;
         let mut out = Vec::new();
-        let owners = std::fs::read_dir(self.root.join("spaces"))
-            .map_err(Error::io("listing saved Spaces"))?;
-        for owner in owners {
-            let owner = owner.map_err(Error::io("listing saved Spaces"))?;
-            if !owner.path().is_dir() {
-                continue;
-            }
-            let files =
-                std::fs::read_dir(owner.path()).map_err(Error::io("listing saved Spaces"))?;
-            for file in files {
-                let path = file.map_err(Error::io("listing saved Spaces"))?.path();
-                if path.extension().is_none_or(|e| e != "json") {
-                    continue;
-                }
-                let text = std::fs::read(&path)
-                    .map_err(Error::io(format!("reading {}", path.display())))?;
-                let saved: SavedSpace =
-                    serde_json::from_slice(&text).map_err(|e| Error::CorruptState {
-                        path: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?;
-                out.push(saved);
-            }
+        while let Some(row) = rows.next().map_err(db_err(&self.path, "listing Spaces"))? {
+            let id: String = row.get(0).map_err(db_err(&self.path, "reading a Space"))?;
+            let doc: Vec<u8> = match row.get_ref(1) {
+                Ok(v) => v
+                    .as_bytes()
+                    .map_err(|e| db_err(&self.path, "reading a Space")(e.into()))?
+                    .to_vec(),
+                Err(e) => return Err(db_err(&self.path, "reading a Space")(e)),
+            };
+            let saved: SavedSpace =
+                serde_json::from_slice(&doc).map_err(|e| Error::CorruptState {
+                    path: format!("{} (Space {id})", self.path.display()),
+                    reason: e.to_string(),
+                })?;
+            out.push(saved);
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
+
+    /// Writes a Space's row and its usage events in one transaction; returns the events with
+    /// their ids. On error nothing was written.
+    pub(crate) fn commit(
+        &self,
+        row: Row<'_>,
+        usage: &[(Timestamp, SpaceId, UsageChange)],
+    ) -> Result<Vec<UsageEvent>, Error> {
+        let doc = match &row {
+            Row::Put(s) => Some(serde_json::to_string(s).map_err(|e| Error::CorruptState {
+                path: self.path.display().to_string(),
+                reason: format!("encoding {}: {e}", s.id),
+            })?),
+            _ => None,
+        };
+        let mut conn = self.conn();
+        let fail = db_err(&self.path, "committing a change");
+        let tx = conn.transaction().map_err(db_err(&self.path, "committing a change"))?;
+        let mut events = Vec::with_capacity(usage.len());
+        let result = (|| -> rusqlite::Result<()> {
+            match (&row, &doc) {
+                (Row::Put(s), Some(doc)) => {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO spaces (id, doc) VALUES (?1, ?2)",
+                        params![s.id.as_str(), doc],
+                    )?;
+                }
+                (Row::Remove(id), _) => {
+                    tx.execute("DELETE FROM spaces WHERE id = ?1", params![id.as_str()])?;
+                }
+                (Row::Put(_), None) => {}
+            }
+            if !usage.is_empty() {
+                let seq: String =
+                    tx.query_row("SELECT value FROM meta WHERE key='usage_seq'", [], |r| {
+                        r.get(0)
+                    })?;
+                let mut n: u64 = seq.parse().unwrap_or(0);
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO outbox (id, at, space, kind, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (at, space, change) in usage {
+                    n += 1;
+                    let id = format!("{space}#{}.{n}", self.tag);
+                    let (kind, value) = change_columns(change);
+                    insert.execute(params![id, at.to_string(), space.as_str(), kind, value])?;
+                    events.push(UsageEvent {
+                        at: *at,
+                        space: space.clone(),
+                        change: change.clone(),
+                        id: id.into(),
+                    });
+                }
+                drop(insert);
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key='usage_seq'",
+                    params![n.to_string()],
+                )?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => tx.commit().map_err(fail)?,
+            Err(e) => return Err(fail(e)),
+        }
+        Ok(events)
+    }
+
+    /// Writes many Spaces and usage events in one transaction: new ones (`replace` false: an id
+    /// that exists is a conflict and nothing is written) or changed ones.
+    pub(crate) fn put_many(
+        &self,
+        spaces: &[SavedSpace],
+        usage: &[(Timestamp, SpaceId, UsageChange)],
+        replace: bool,
+    ) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let fail = db_err(&self.path, "writing Spaces");
+        let tx = conn.transaction().map_err(db_err(&self.path, "writing Spaces"))?;
+        let result = (|| -> Result<(), Error> {
+            {
+                let mut stmt = tx
+                    .prepare_cached(if replace {
+                        "INSERT OR REPLACE INTO spaces (id, doc) VALUES (?1, ?2)"
+                    } else {
+                        "INSERT INTO spaces (id, doc) VALUES (?1, ?2)"
+                    })
+                    .map_err(db_err(&self.path, "writing Spaces"))?;
+                for s in spaces {
+                    let doc = serde_json::to_string(s).map_err(|e| Error::CorruptState {
+                        path: self.path.display().to_string(),
+                        reason: format!("encoding {}: {e}", s.id),
+                    })?;
+                    stmt.execute(params![s.id.as_str(), doc]).map_err(|e| {
+                        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+                            if f.code == rusqlite::ErrorCode::ConstraintViolation {
+                                return Error::Conflict {
+                                    what: format!("Space {} already exists", s.id),
+                                };
+                            }
+                        }
+                        db_err(&self.path, "writing Spaces")(e)
+                    })?;
+                }
+            }
+            let seq: String = tx
+                .query_row("SELECT value FROM meta WHERE key='usage_seq'", [], |r| {
+                    r.get(0)
+                })
+                .map_err(db_err(&self.path, "writing Spaces"))?;
+            let mut n: u64 = seq.parse().unwrap_or(0);
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO outbox (id, at, space, kind, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(db_err(&self.path, "writing Spaces"))?;
+                for (at, space, change) in usage {
+                    n += 1;
+                    let id = format!("{space}#{}.{n}", self.tag);
+                    let (kind, value) = change_columns(change);
+                    insert
+                        .execute(params![id, at.to_string(), space.as_str(), kind, value])
+                        .map_err(db_err(&self.path, "writing Spaces"))?;
+                }
+            }
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key='usage_seq'",
+                params![n.to_string()],
+            )
+            .map_err(db_err(&self.path, "writing Spaces"))?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => tx.commit().map_err(fail),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Up to `limit` undelivered usage events, oldest first, with their outbox sequence numbers.
+    pub(crate) fn pending(&self, limit: usize) -> Result<Vec<(i64, UsageEvent)>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, id, at, space, kind, value FROM outbox ORDER BY seq LIMIT ?1",
+            )
+            .map_err(db_err(&self.path, "reading the outbox"))?;
+        let rows = stmt
+            .query_map(params![limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(db_err(&self.path, "reading the outbox"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, id, at, space, kind, value) =
+                row.map_err(db_err(&self.path, "reading the outbox"))?;
+            let bad = |reason: String| Error::CorruptState {
+                path: format!("{} (outbox event {id})", self.path.display()),
+                reason,
+            };
+            let at: Timestamp = at.parse().map_err(|e| bad(format!("time: {e}")))?;
+            let space: SpaceId = space.parse().map_err(|e| bad(format!("{e}")))?;
+            let change = match (kind.as_str(), value) {
+                ("stage", Some(v)) => {
+                    UsageChange::Stage(v.parse::<Stage>().map_err(|e| bad(format!("{e}")))?)
+                }
+                ("hardware", Some(v)) => {
+                    UsageChange::Hardware(v.parse::<Flavor>().map_err(|e| bad(format!("{e}")))?)
+                }
+                ("storage", None) => UsageChange::Storage(None),
+                ("storage", Some(v)) => UsageChange::Storage(Some(
+                    v.parse::<StorageTier>().map_err(|e| bad(format!("{e}")))?,
+                )),
+                (k, _) => return Err(bad(format!("unknown kind {k}"))),
+            };
+            out.push((
+                seq,
+                UsageEvent {
+                    at,
+                    space,
+                    change,
+                    id: id.into(),
+                },
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Removes delivered events (every sequence number up to `last`).
+    pub(crate) fn mark_delivered(&self, last: i64) -> Result<(), Error> {
+        self.conn()
+            .execute("DELETE FROM outbox WHERE seq <= ?1", params![last])
+            .map(|_| ())
+            .map_err(db_err(&self.path, "clearing delivered events"))
+    }
+
+    /// How many usage events wait for delivery.
+    pub(crate) fn pending_count(&self) -> Result<u64, Error> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))
+            .map(|n| n.max(0) as u64)
+            .map_err(db_err(&self.path, "counting the outbox"))
+    }
+}
+
+fn change_columns(change: &UsageChange) -> (&'static str, Option<String>) {
+    match change {
+        UsageChange::Stage(s) => ("stage", Some(s.as_str().to_owned())),
+        UsageChange::Hardware(f) => ("hardware", Some(f.as_str().to_owned())),
+        UsageChange::Storage(t) => ("storage", t.map(|t| t.as_str().to_owned())),
+    }
+}
+
+/// A tag for a new database: distinct per creation (time, process, folder), so that ids of a
+/// store made again after its folder was wiped never repeat those a ledger already holds.
+fn new_tag(root: &Path) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write(root.as_os_str().as_encoded_bytes());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.write_u32(std::process::id());
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
 }

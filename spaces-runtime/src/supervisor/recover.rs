@@ -1,0 +1,120 @@
+//! Opening a supervisor over a state folder: restore every Space, then reconcile with what the
+//! runtime really runs.
+//!
+//! A new supervisor knows no instance, so everything the runtime reports as running
+//! ([`Runtime::running`]) is stopped first: instances a crashed supervisor left behind. Then
+//! every Space whose stage had an instance gets [`Event::InstanceLost`] (`SLEEPING`, or
+//! `BUILDING` when a rebuild was under way), all in one transaction with their usage events; an
+//! interrupted build starts again from its own copy of the files; an interrupted delete is
+//! finished. Last, the outbox is delivered.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+use spaces_core::{Actor, Catalog, Clock, Effect, Event, Stage, Transition};
+
+use super::actions::{bind, Action};
+use super::slot::{Durable, Managed, Slot};
+use super::store::Store;
+use super::{usage_changes, Inner, Supervisor, UsageSink};
+use crate::runtime::Runtime;
+use crate::Error;
+
+impl Supervisor {
+    /// Opens a supervisor over a state folder, finding the Spaces a previous supervisor left there
+    /// and reconciling them with what the runtime runs (see the [module docs](super)). Must run
+    /// inside a tokio runtime. Builds and deletes it resumes run in the background.
+    pub async fn open(
+        state_dir: &Path,
+        runtime: Arc<dyn Runtime>,
+        clock: Arc<dyn Clock>,
+        catalog: Catalog,
+        sink: Arc<dyn UsageSink>,
+    ) -> Result<Self, Error> {
+        let store = {
+            let dir = state_dir.to_path_buf();
+            tokio::task::spawn_blocking(move || -> Result<_, Error> {
+                let store = Store::open(&dir)?;
+                let saved = store.load_all()?;
+                Ok((store, saved))
+            })
+            .await
+            .map_err(|e| Error::io("opening the state")(std::io::Error::other(e)))?
+        };
+        let (store, saved) = store?;
+
+        // Orphans: a fresh supervisor knows no instance; whatever runs was left by a crash.
+        let orphans = runtime.running().await?;
+        for inst in &orphans {
+            tracing::info!(space = %inst.space, instance = %inst.id, "stopping an instance left by an earlier supervisor");
+            runtime.stop(&inst.id).await?;
+        }
+
+        let now = clock.now();
+        let mut spaces = BTreeMap::new();
+        let mut lost = Vec::new();
+        let mut usage = Vec::new();
+        let mut pending: Vec<(Arc<Slot>, Vec<Action>)> = Vec::new();
+        for s in saved {
+            let d = Durable::from_saved(s)?;
+            let id = d.space.id().clone();
+            let mut m = Managed::new(d);
+            let stage = m.stage().clone();
+            let transition = if stage.has_instance() {
+                let mut next = m.d.clone();
+                let t = next
+                    .space
+                    .apply(Event::InstanceLost, Actor::Platform, now)?;
+                for c in usage_changes(&m.d.space, &next.space, &t) {
+                    usage.push((now, id.clone(), c));
+                }
+                m.d = next;
+                lost.push(m.d.to_saved());
+                Some(t)
+            } else {
+                let effects = match stage {
+                    Stage::Building => vec![Effect::Build { no_cache: false }],
+                    // The delete's own effects, again: all of them are idempotent.
+                    Stage::Deleting => vec![Effect::DeleteVolume, Effect::Destroy],
+                    _ => Vec::new(),
+                };
+                (!effects.is_empty()).then(|| Transition {
+                    from: stage.clone(),
+                    to: stage,
+                    effects,
+                })
+            };
+            let slot = Arc::new(Slot::new(m));
+            if let Some(t) = transition {
+                let repo = store.repo_dir(&id);
+                let actions = bind(&mut slot.lock(), &t, &catalog, &repo);
+                if !actions.is_empty() {
+                    pending.push((Arc::clone(&slot), actions));
+                }
+            }
+            spaces.insert(id, slot);
+        }
+        if !lost.is_empty() || !usage.is_empty() {
+            store.put_many(&lost, &usage, true)?;
+        }
+        let sup = Supervisor {
+            inner: Arc::new(Inner {
+                runtime,
+                clock,
+                catalog,
+                sink,
+                store,
+                spaces: Mutex::new(spaces),
+                delivering: Mutex::new(()),
+                pushes: AtomicU64::new(0),
+            }),
+        };
+        sup.deliver_quietly();
+        for (slot, actions) in pending {
+            drop(sup.spawn_actions(slot, actions));
+        }
+        Ok(sup)
+    }
+}
