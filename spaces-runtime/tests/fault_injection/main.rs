@@ -129,11 +129,14 @@ impl Proc {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                // libtest's "test fault_child ... " may stand before the first answer.
-                if let Some(at) = line.find("@@ ") {
-                    if tx.send(serde_json::from_str(&line[at + 3..]).unwrap()).is_err() {
-                        break;
-                    }
+                // libtest's "test fault_child ... " may stand before the first answer; a child
+                // killed while writing leaves half a line, never read as an answer.
+                let Some(at) = line.find("@@ ") else { continue };
+                let Ok(answer) = serde_json::from_str(&line[at + 3..]) else {
+                    continue;
+                };
+                if tx.send(answer).is_err() {
+                    break;
                 }
             }
         });
