@@ -73,7 +73,7 @@ pub mod reference;
 mod usage_log;
 
 pub use error::{Error, LogProblem};
-pub use event::{parse_jsonl, Change, UsageEvent};
+pub use event::{parse_jsonl, parse_line, Change, UsageChange, UsageEvent};
 pub use grant::Grant;
 pub use invoice::{Invoice, InvoiceLine, Item, Usage, CURRENCY};
 pub use period::{Period, Window};
