@@ -108,7 +108,8 @@ mod tests {
         };
         let sink = MemorySink::new();
         sink.record(&e(UsageChange::Storage(None))).unwrap();
-        sink.record(&e(UsageChange::Hardware(Flavor::T4Small))).unwrap();
+        sink.record(&e(UsageChange::Hardware(Flavor::T4Small)))
+            .unwrap();
         sink.record(&e(UsageChange::Stage(Stage::Running))).unwrap();
         assert_eq!(
             sink.to_jsonl(),
