@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
-use spaces_billing::{reference, Change, Period, UsageEvent, UsageLog};
+use spaces_billing::{reference, Period, UsageChange, UsageEvent, UsageLog};
 use spaces_core::{Catalog, Flavor, SpaceId, Stage, StorageTier, Timestamp};
 
 const SPACES: usize = 100_000;
@@ -57,7 +57,7 @@ fn month_of_usage(spaces: usize, seed: u64) -> Vec<UsageEvent> {
             .parse()
             .expect("valid by construction");
         let at = |sec: i64, nanos: i32| Timestamp::new(sec, nanos).expect("valid by construction");
-        let mut push = |sec: i64, nanos: i32, change: Change, id: u64| {
+        let mut push = |sec: i64, nanos: i32, change: UsageChange, id: u64| {
             events.push(UsageEvent {
                 at: at(sec, nanos),
                 space: space.clone(),
@@ -66,14 +66,14 @@ fn month_of_usage(spaces: usize, seed: u64) -> Vec<UsageEvent> {
             });
         };
         let before = start - 86_400 - rng.next(86_400) as i64;
-        push(before, 0, Change::Storage(Some(StorageTier::Small)), 0);
+        push(before, 0, UsageChange::Storage(Some(StorageTier::Small)), 0);
         push(
             before,
             0,
-            Change::Hardware(flavors[rng.next(flavors.len() as u64) as usize].clone()),
+            UsageChange::Hardware(flavors[rng.next(flavors.len() as u64) as usize].clone()),
             1,
         );
-        push(before, 0, Change::Stage(Stage::Running), 2);
+        push(before, 0, UsageChange::Stage(Stage::Running), 2);
         let mut t = start;
         for k in 3..19 {
             t += 1 + rng.next((month / 17) as u64) as i64;
@@ -83,16 +83,16 @@ fn month_of_usage(spaces: usize, seed: u64) -> Vec<UsageEvent> {
                 rng.next(1_000_000_000) as i32
             };
             let change = if k % 5 == 0 {
-                Change::Hardware(flavors[rng.next(flavors.len() as u64) as usize].clone())
+                UsageChange::Hardware(flavors[rng.next(flavors.len() as u64) as usize].clone())
             } else {
-                Change::Stage(stages[rng.next(stages.len() as u64) as usize].clone())
+                UsageChange::Stage(stages[rng.next(stages.len() as u64) as usize].clone())
             };
             push(t, nanos, change, k);
         }
         push(
             start + month / 2,
             0,
-            Change::Storage(Some(StorageTier::Large)),
+            UsageChange::Storage(Some(StorageTier::Large)),
             19,
         );
     }

@@ -144,6 +144,81 @@ fn bills_a_ledger_like_the_log_it_imported() {
     assert_eq!(stdout(&out), library(EXAMPLE, "2026-11"));
 }
 
+/// Every file in `dir` by name, with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn billing_a_ledger_leaves_its_file_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    Ledger::open(&db)
+        .unwrap()
+        .import_jsonl(EXAMPLE, &Catalog::seed())
+        .unwrap();
+    let before = files(dir.path());
+    let names: Vec<_> = before.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["ledger.db"]);
+    let modified = std::fs::metadata(&db).unwrap().modified().unwrap();
+    for _ in 0..2 {
+        let out = spaces(&[
+            "bill",
+            "--ledger",
+            db.to_str().unwrap(),
+            "--period",
+            "2026-11",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stdout(&out), library(EXAMPLE, "2026-11"));
+        // Same bytes, and no `-wal`/`-shm` (nor any other file) created.
+        let after = files(dir.path());
+        let names: Vec<_> = after.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["ledger.db"]);
+        assert!(after == before, "the ledger's bytes changed");
+        assert_eq!(
+            std::fs::metadata(&db).unwrap().modified().unwrap(),
+            modified
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_ledger_is_a_usage_error_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("usage.jsonl");
+    std::fs::write(&log, EXAMPLE).unwrap();
+    let empty = dir.path().join("empty.db");
+    std::fs::write(&empty, "").unwrap();
+    let before = files(dir.path());
+    for path in [&log, &empty] {
+        let out = spaces(&[
+            "bill",
+            "--ledger",
+            path.to_str().unwrap(),
+            "--period",
+            "2026-11",
+        ]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("is not a usage ledger"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("hint"), "{}", stderr(&out));
+    }
+    assert!(files(dir.path()) == before, "a file changed");
+}
+
 #[test]
 fn a_catalog_file_is_used() {
     let dir = tempfile::tempdir().unwrap();

@@ -108,8 +108,8 @@ fn quickstart_shows_every_step() {
             "downgrade refused",
             "upgrade-only",
             "delete the storage first",
-            "runs on t4-small",
-            "hardware/t4-small         180 min",
+            "runs on cpu-upgrade",
+            "hardware/cpu-upgrade      180 min",
         ]);
     }
     for needle in needles {

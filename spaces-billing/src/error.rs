@@ -150,6 +150,39 @@ pub enum Error {
     #[cfg(feature = "ledger")]
     #[error("ledger: {0}")]
     Ledger(#[from] rusqlite::Error),
+    /// An append carried an event id that the ledger already holds for a different event; the
+    /// ledger is unchanged. (The same event again is an idempotent duplicate, not an error.)
+    #[error("event id `{id}` is already in the ledger for another event: stored {stored}, refused {refused}")]
+    ConflictingEvent {
+        /// The id both events carry.
+        id: String,
+        /// The event stored under that id.
+        stored: Box<crate::UsageEvent>,
+        /// The different event that was refused.
+        refused: Box<crate::UsageEvent>,
+    },
+    /// [`Ledger::open_read_only`](crate::ledger::Ledger::open_read_only) was given a path where
+    /// there is no file.
+    #[error("no ledger at {}: the file does not exist", path.display())]
+    LedgerNotFound {
+        /// The path given.
+        path: std::path::PathBuf,
+    },
+    /// The file is not a ledger: not an SQLite database, or without the ledger's schema.
+    #[error("{} is not a usage ledger: {problem}", path.display())]
+    NotALedger {
+        /// The path given.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An append to a ledger opened with
+    /// [`Ledger::open_read_only`](crate::ledger::Ledger::open_read_only).
+    #[error("the ledger {} was opened read-only: nothing can be appended", path.display())]
+    ReadOnlyLedger {
+        /// The ledger's path.
+        path: std::path::PathBuf,
+    },
     /// The ledger holds a row this build cannot read back as an event.
     #[error("ledger row {seq}: {problem}")]
     CorruptLedger {

@@ -5,47 +5,17 @@
 //! storage event is a downgrade needs the Space's history: [`UsageLog`](crate::UsageLog) checks those.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use spaces_core::{Error as CoreError, Flavor, SpaceId, Stage, StorageTier};
 
 use crate::error::{Error, LogProblem};
 
-/// What an event changes in a Space's state (stage, flavor, storage tier).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Change {
-    /// `kind: stage`: the Space enters a stage.
-    Stage(Stage),
-    /// `kind: hardware`: the Space now runs on this flavor.
-    Hardware(Flavor),
-    /// `kind: storage`: the Space now holds this tier (`None`: storage deleted).
-    Storage(Option<StorageTier>),
-}
+pub use spaces_core::{UsageChange, UsageEvent};
 
-/// One usage event: at `at`, `space`'s state changes by `change`.
-///
-/// ```
-/// use spaces_billing::{Change, UsageEvent};
-/// use spaces_core::Stage;
-/// let e = UsageEvent::parse_line(r#"{"at":"2026-11-01T10:00:00+01:00","space":"alice/demo","kind":"stage","stage":"RUNNING","id":"e1"}"#)?;
-/// assert_eq!(e.change, Change::Stage(Stage::Running));
-/// assert_eq!(e.at.to_string(), "2026-11-01T09:00:00Z");
-/// assert_eq!(e.to_json_line(), r#"{"at":"2026-11-01T09:00:00Z","space":"alice/demo","kind":"stage","stage":"RUNNING","id":"e1"}"#);
-/// # Ok::<(), spaces_billing::LogProblem>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct UsageEvent {
-    /// When the change happens.
-    pub at: Timestamp,
-    /// The Space it happens to.
-    pub space: SpaceId,
-    /// What changes.
-    pub change: Change,
-    /// The event id: a second event with an id already seen is a duplicate and is ignored.
-    pub id: Option<String>,
-}
+/// The former name of [`UsageChange`], kept so that existing code compiles.
+pub type Change = UsageChange;
 
 /// A line as read, before its fields are checked.
 #[derive(Deserialize)]
@@ -74,119 +44,89 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<Cow<'de, str
     Borrowed::deserialize(d).map(|b| Some(b.0))
 }
 
-/// A line as written.
-#[derive(Serialize)]
-struct WireEvent<'a> {
-    at: String,
-    space: &'a str,
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stage: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    flavor: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tier: Option<Option<&'static str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
-}
-
-impl UsageEvent {
-    /// Reads one line of a usage log. Flavors are not checked against a catalog here.
-    pub fn parse_line(line: &str) -> Result<UsageEvent, LogProblem> {
-        let raw: RawEvent<'_> = serde_json::from_str(line).map_err(|e| {
-            let message = strip_position(&e);
-            if e.is_data() {
-                LogProblem::InvalidField { message }
-            } else {
-                LogProblem::InvalidJson { message }
-            }
-        })?;
-        let at = raw.at.ok_or(LogProblem::MissingField { field: "at" })?;
-        let space = raw
-            .space
-            .ok_or(LogProblem::MissingField { field: "space" })?;
-        let kind = raw.kind.ok_or(LogProblem::MissingField { field: "kind" })?;
-        let at = parse_timestamp(&at)?;
-        let space = SpaceId::new(&space).map_err(|e| match e {
-            CoreError::InvalidSpaceId { input, rule } => LogProblem::BadSpaceId { input, rule },
-            other => LogProblem::InvalidField {
-                message: other.to_string(),
-            },
-        })?;
-        let change = match &*kind {
-            "stage" => {
-                let s = raw
-                    .stage
-                    .ok_or(LogProblem::MissingField { field: "stage" })?;
-                let stage = s.parse::<Stage>().map_err(|_| LogProblem::UnknownStage {
-                    stage: s.into_owned(),
-                })?;
-                Change::Stage(stage)
-            }
-            "hardware" => {
-                let f = raw
-                    .flavor
-                    .ok_or(LogProblem::MissingField { field: "flavor" })?;
-                Change::Hardware(Flavor::from_wire(&f))
-            }
-            "storage" => match raw.tier {
-                None => return Err(LogProblem::MissingField { field: "tier" }),
-                Some(None) => Change::Storage(None),
-                Some(Some(t)) => Change::Storage(Some(t.parse::<StorageTier>().map_err(|_| {
+/// Reads one line of a usage log into a [`UsageEvent`]. Flavors are not checked against a
+/// catalog here, nor storage tiers against the Space's history ([`UsageLog`](crate::UsageLog)
+/// does both).
+///
+/// ```
+/// use spaces_billing::{parse_line, UsageChange};
+/// use spaces_core::Stage;
+/// let e = parse_line(r#"{"at":"2026-11-01T10:00:00+01:00","space":"alice/demo","kind":"stage","stage":"RUNNING","id":"e1"}"#)?;
+/// assert_eq!(e.change, UsageChange::Stage(Stage::Running));
+/// assert_eq!(e.at.to_string(), "2026-11-01T09:00:00Z");
+/// assert_eq!(e.to_json_line(), r#"{"at":"2026-11-01T09:00:00Z","space":"alice/demo","kind":"stage","stage":"RUNNING","id":"e1"}"#);
+/// # Ok::<(), spaces_billing::LogProblem>(())
+/// ```
+pub fn parse_line(line: &str) -> Result<UsageEvent, LogProblem> {
+    let raw: RawEvent<'_> = serde_json::from_str(line).map_err(|e| {
+        let message = strip_position(&e);
+        if e.is_data() {
+            LogProblem::InvalidField { message }
+        } else {
+            LogProblem::InvalidJson { message }
+        }
+    })?;
+    let at = raw.at.ok_or(LogProblem::MissingField { field: "at" })?;
+    let space = raw
+        .space
+        .ok_or(LogProblem::MissingField { field: "space" })?;
+    let kind = raw.kind.ok_or(LogProblem::MissingField { field: "kind" })?;
+    let at = parse_timestamp(&at)?;
+    let space = SpaceId::new(&space).map_err(|e| match e {
+        CoreError::InvalidSpaceId { input, rule } => LogProblem::BadSpaceId { input, rule },
+        other => LogProblem::InvalidField {
+            message: other.to_string(),
+        },
+    })?;
+    let change = match &*kind {
+        "stage" => {
+            let s = raw
+                .stage
+                .ok_or(LogProblem::MissingField { field: "stage" })?;
+            let stage = s.parse::<Stage>().map_err(|_| LogProblem::UnknownStage {
+                stage: s.into_owned(),
+            })?;
+            UsageChange::Stage(stage)
+        }
+        "hardware" => {
+            let f = raw
+                .flavor
+                .ok_or(LogProblem::MissingField { field: "flavor" })?;
+            UsageChange::Hardware(Flavor::from_wire(&f))
+        }
+        "storage" => match raw.tier {
+            None => return Err(LogProblem::MissingField { field: "tier" }),
+            Some(None) => UsageChange::Storage(None),
+            Some(Some(t)) => {
+                UsageChange::Storage(Some(t.parse::<StorageTier>().map_err(|_| {
                     LogProblem::UnknownTier {
                         tier: t.into_owned(),
                     }
-                })?)),
-            },
-            _ => {
-                return Err(LogProblem::UnknownKind {
-                    kind: kind.into_owned(),
-                })
+                })?))
             }
-        };
-        let id = match raw.id {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(s),
-            Some(serde_json::Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-            Some(_) => {
-                return Err(LogProblem::InvalidField {
-                    message: "`id` must be a string or an integer".to_owned(),
-                })
-            }
-        };
-        Ok(UsageEvent {
-            at,
-            space,
-            change,
-            id,
-        })
-    }
-
-    /// The event as one line of a usage log (no newline). `at` is written in UTC.
-    pub fn to_json_line(&self) -> String {
-        let (kind, stage, flavor, tier) = match &self.change {
-            Change::Stage(s) => ("stage", Some(s.as_str()), None, None),
-            Change::Hardware(f) => ("hardware", None, Some(f.as_str()), None),
-            Change::Storage(t) => ("storage", None, None, Some(t.map(StorageTier::as_str))),
-        };
-        let wire = WireEvent {
-            at: self.at.to_string(),
-            space: self.space.as_str(),
-            kind,
-            stage,
-            flavor,
-            tier,
-            id: self.id.as_deref(),
-        };
-        // Serializing a struct of strings to a String cannot fail.
-        serde_json::to_string(&wire).unwrap_or_default()
-    }
-}
-
-impl fmt::Display for UsageEvent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_json_line())
-    }
+        },
+        _ => {
+            return Err(LogProblem::UnknownKind {
+                kind: kind.into_owned(),
+            })
+        }
+    };
+    let id = match raw.id {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        Some(_) => {
+            return Err(LogProblem::InvalidField {
+                message: "`id` must be a string or an integer".to_owned(),
+            })
+        }
+    };
+    Ok(UsageEvent {
+        at,
+        space,
+        change,
+        id,
+    })
 }
 
 /// serde_json's message without its " at line 1 column N" suffix (the log line is named anyway).
@@ -257,7 +197,7 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<(usize, UsageEvent)>, Error> {
         if line.trim().is_empty() {
             continue;
         }
-        let event = UsageEvent::parse_line(line).map_err(|problem| Error::Log {
+        let event = parse_line(line).map_err(|problem| Error::Log {
             line: i + 1,
             problem,
         })?;
@@ -271,23 +211,23 @@ mod tests {
     use super::*;
 
     fn problem(line: &str) -> LogProblem {
-        UsageEvent::parse_line(line).unwrap_err()
+        parse_line(line).unwrap_err()
     }
 
     #[test]
     fn reads_each_kind() {
-        let e = UsageEvent::parse_line(
+        let e = parse_line(
             r#"{"at":"2026-11-01T00:00:00.123456789Z","space":"a/b","kind":"storage","tier":null,"extra":1}"#,
         )
         .unwrap();
-        assert_eq!(e.change, Change::Storage(None));
+        assert_eq!(e.change, UsageChange::Storage(None));
         assert_eq!(e.at.subsec_nanosecond(), 123_456_789);
-        let e = UsageEvent::parse_line(r#"{"at":"2026-11-01T00:00:00-05:30","space":"a/b","kind":"hardware","flavor":"t4-small","id":7}"#)
+        let e = parse_line(r#"{"at":"2026-11-01T00:00:00-05:30","space":"a/b","kind":"hardware","flavor":"t4-small","id":7}"#)
             .unwrap();
-        assert_eq!(e.change, Change::Hardware(Flavor::T4Small));
+        assert_eq!(e.change, UsageChange::Hardware(Flavor::T4Small));
         assert_eq!(e.id.as_deref(), Some("7"));
         assert_eq!(e.at.to_string(), "2026-11-01T05:30:00Z");
-        let back = UsageEvent::parse_line(&e.to_json_line()).unwrap();
+        let back = parse_line(&e.to_json_line()).unwrap();
         assert_eq!(back, e);
     }
 

@@ -3,15 +3,18 @@
 //! Minute-granular metering and rating of Spaces usage, exactly as `shared/spec/billing.md` says,
 //! with exact decimal money ([`Decimal`](rust_decimal::Decimal), never a float):
 //!
-//! - [`UsageEvent`] and the JSON Lines usage log ([`parse_jsonl`]); [`UsageLog`] validates a log
-//!   against every rule of billing.md (errors name the 1-based line: [`Error::Log`]).
+//! - [`UsageEvent`] (spaces-core's, re-exported: the same record the runtime writes) and the
+//!   JSON Lines usage log ([`parse_line`], [`parse_jsonl`]); [`UsageLog`] validates a log against
+//!   every rule of billing.md (errors name the 1-based line: [`Error::Log`]).
 //! - The rating engine: [`UsageLog::usage`] (minutes per space and item in any minute-aligned
 //!   [`Window`]) and [`UsageLog::invoice`] (an [`Invoice`] for a calendar-month [`Period`]). It is
 //!   linear in the number of events: minutes are counted by interval arithmetic, never walked.
 //! - Community GPU grants ([`Grant`], [`UsageLog::invoice_with_grants`]); the exact rule is in
 //!   the [`Grant`] docs and below.
 //! - A durable, append-only [`Ledger`](ledger::Ledger) of usage events on SQLite (feature
-//!   `ledger`, on by default).
+//!   `ledger`, on by default): idempotent on event id, refusing a different event under a stored
+//!   id ([`Error::ConflictingEvent`]), readable without changing the file
+//!   ([`Ledger::open_read_only`](ledger::Ledger::open_read_only)).
 //! - With the feature `naive-reference`, [`reference`](mod@reference): a deliberately naive minute-by-minute
 //!   biller that the tests and the bench compare the engine with.
 //!
@@ -73,7 +76,7 @@ pub mod reference;
 mod usage_log;
 
 pub use error::{Error, LogProblem};
-pub use event::{parse_jsonl, Change, UsageEvent};
+pub use event::{parse_jsonl, parse_line, Change, UsageChange, UsageEvent};
 pub use grant::Grant;
 pub use invoice::{Invoice, InvoiceLine, Item, Usage, CURRENCY};
 pub use period::{Period, Window};

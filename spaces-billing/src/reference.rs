@@ -12,7 +12,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use spaces_core::{Catalog, Flavor, SpaceId, Stage, StorageTier};
 
 use crate::error::{Error, LogProblem};
-use crate::event::{parse_jsonl, Change, UsageEvent};
+use crate::event::{parse_jsonl, UsageChange, UsageEvent};
 use crate::invoice::{Invoice, InvoiceLine, Item};
 use crate::period::{Period, Window};
 
@@ -27,22 +27,22 @@ struct State {
 }
 
 impl State {
-    fn apply(&mut self, change: &Change) {
+    fn apply(&mut self, change: &UsageChange) {
         match change {
-            Change::Stage(s) => {
+            UsageChange::Stage(s) => {
                 if *s == Stage::Deleting {
                     self.tier = None;
                 }
                 self.stage = Some(s.clone());
             }
-            Change::Hardware(f) => self.flavor = f.clone(),
-            Change::Storage(t) => self.tier = *t,
+            UsageChange::Hardware(f) => self.flavor = f.clone(),
+            UsageChange::Storage(t) => self.tier = *t,
         }
     }
 }
 
 /// A validated log: per Space (by id), events in time order as `(at in ns, change)`.
-type Spaces = BTreeMap<String, (SpaceId, Vec<(i128, Change)>)>;
+type Spaces = BTreeMap<String, (SpaceId, Vec<(i128, UsageChange)>)>;
 
 fn hourly(catalog: &Catalog, f: &Flavor) -> Decimal {
     catalog
@@ -56,7 +56,7 @@ fn validate(events: &[(usize, UsageEvent)], catalog: &Catalog) -> Result<Spaces,
     let mut spaces: Spaces = BTreeMap::new();
     for (line, e) in events {
         match &e.change {
-            Change::Hardware(f) if catalog.flavor(f).is_none() && *f != Flavor::CpuBasic => {
+            UsageChange::Hardware(f) if catalog.flavor(f).is_none() && *f != Flavor::CpuBasic => {
                 let mut offered: Vec<&str> =
                     catalog.hardware().iter().map(|h| h.id.as_str()).collect();
                 if !offered.contains(&"cpu-basic") {
@@ -71,7 +71,7 @@ fn validate(events: &[(usize, UsageEvent)], catalog: &Catalog) -> Result<Spaces,
                     },
                 });
             }
-            Change::Storage(Some(t)) if catalog.storage_tier(*t).is_none() => {
+            UsageChange::Storage(Some(t)) if catalog.storage_tier(*t).is_none() => {
                 return Err(Error::Log {
                     line: *line,
                     problem: LogProblem::UnknownTier {
@@ -94,7 +94,7 @@ fn validate(events: &[(usize, UsageEvent)], catalog: &Catalog) -> Result<Spaces,
     }
     // Stable sort: equal times keep log order. Lines are needed for the upgrade-only rule, so
     // check it on a copy that keeps them.
-    let mut lines: BTreeMap<String, Vec<(i128, usize, Change)>> = BTreeMap::new();
+    let mut lines: BTreeMap<String, Vec<(i128, usize, UsageChange)>> = BTreeMap::new();
     let mut seen = HashSet::new();
     for (line, e) in events {
         if e.id.as_ref().is_some_and(|id| !seen.insert(id.clone())) {
@@ -115,7 +115,7 @@ fn validate(events: &[(usize, UsageEvent)], catalog: &Catalog) -> Result<Spaces,
             tier: None,
         };
         for (_, line, change) in evs.iter() {
-            if let (Change::Storage(Some(t)), Some(h)) = (change, state.tier) {
+            if let (UsageChange::Storage(Some(t)), Some(h)) = (change, state.tier) {
                 if *t < h {
                     if first_violation.as_ref().is_none_or(|(l, _)| line < l) {
                         first_violation = Some((

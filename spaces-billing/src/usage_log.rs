@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use spaces_core::{Catalog, SpaceId, Stage};
 
 use crate::error::{Error, LogProblem};
-use crate::event::{parse_jsonl, Change, UsageEvent};
+use crate::event::{parse_jsonl, UsageChange, UsageEvent};
 use crate::fast_hash::{seeded, FastHash};
 use crate::grant::{merged, Grant};
 use crate::instant::Instant;
@@ -95,11 +95,11 @@ impl UsageLog {
         // 1. Line by line, in log order: catalog membership, then duplicates.
         for (line, e) in events {
             let op = match &e.change {
-                Change::Stage(Stage::Deleting) => Op::Deleting,
-                Change::Stage(s) => Op::Stage {
+                UsageChange::Stage(Stage::Deleting) => Op::Deleting,
+                UsageChange::Stage(s) => Op::Stage {
                     billable: s.is_billable(),
                 },
-                Change::Hardware(f) => {
+                UsageChange::Hardware(f) => {
                     Op::Flavor(prices.flavor_rank(f).ok_or_else(|| Error::Log {
                         line,
                         problem: LogProblem::UnknownFlavor {
@@ -108,8 +108,8 @@ impl UsageLog {
                         },
                     })?)
                 }
-                Change::Storage(None) => Op::Storage(None),
-                Change::Storage(Some(t)) => {
+                UsageChange::Storage(None) => Op::Storage(None),
+                UsageChange::Storage(Some(t)) => {
                     if !prices.offers_tier(*t) {
                         return Err(Error::Log {
                             line,

@@ -2,14 +2,17 @@
 //!
 //! The file mirrors `spaces catalog --json`: a `hardware` list (`id`, `name`, `vcpu`, `memory_gb`,
 //! `disk_gb`, optional `gpu: {model, count, memory_gb}`, `hourly_price`) and a `storage` list
-//! (`tier`, `size_gb`, `monthly_price`). Prices may be written as strings (`"0.06"`, exact) or as
-//! YAML numbers (`0.06`): a number is read from its written digits, never through a float, so
-//! `0.06` is exactly six cents. Flavor ids the build does not know are kept as written.
+//! (`tier`, `size_gb`, `monthly_price`). Prices may be written as strings (`"0.06"`) or as YAML
+//! numbers (`0.06`, `1.5e2`): either way the scalar's written text is parsed as a decimal, never
+//! through a float, so `0.06` is exactly six cents and `1234567.8901234567` keeps every digit (up
+//! to the 28 significant digits of a `Decimal`). Flavor ids the build does not know are kept as
+//! written.
 
+use std::fmt;
 use std::path::Path;
 
 use rust_decimal::Decimal;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use spaces_core::{Catalog, Flavor, GpuModel, GpuSpec, HardwareSpec, StorageSpec, StorageTier};
 
 use crate::Error;
@@ -32,7 +35,7 @@ struct RawHardware {
     disk_gb: u32,
     #[serde(default)]
     gpu: Option<RawGpu>,
-    hourly_price: serde_yaml::Value,
+    hourly_price: PriceText,
 }
 
 #[derive(Deserialize)]
@@ -48,25 +51,46 @@ struct RawGpu {
 struct RawStorage {
     tier: String,
     size_gb: u32,
-    monthly_price: serde_yaml::Value,
+    monthly_price: PriceText,
 }
 
-/// Reads a price written as a string or a YAML number, exactly.
-fn price(value: &serde_yaml::Value, what: &str) -> Result<Decimal, Error> {
-    let text = match value {
-        serde_yaml::Value::String(s) => s.clone(),
-        // serde_yaml prints a number with the shortest digits that read back to it, which for a
-        // price written with up to 15 significant digits is the written value.
-        serde_yaml::Value::Number(n) => n.to_string(),
-        other => {
-            return Err(Error::CatalogInvalid(format!(
-                "{what}: price must be a decimal number, got {other:?}"
-            )))
+/// A price's scalar exactly as written in the file (a YAML number or a string), never a float.
+struct PriceText(String);
+
+impl<'de> Deserialize<'de> for PriceText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = PriceText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal price such as 0.06 or \"0.06\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PriceText, E> {
+                Ok(PriceText(v.to_owned()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<PriceText, E> {
+                Ok(PriceText(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<PriceText, E> {
+                Ok(PriceText(v.to_string()))
+            }
         }
+        // serde_yaml hands any scalar to `deserialize_str` as its text (a plain `0.06` too),
+        // so no number is ever turned into an f64.
+        d.deserialize_str(Text)
+    }
+}
+
+/// Reads a price from its written text, exactly: plain decimals (`0.06`, `.5`, `40`) and
+/// scientific notation (`1.5e2`).
+fn price(text: &PriceText, what: &str) -> Result<Decimal, Error> {
+    let text = text.0.trim();
+    let parsed = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text)
+    } else {
+        text.parse::<Decimal>()
     };
-    let d: Decimal = text
-        .trim()
-        .parse()
+    let d = parsed
         .map_err(|_| Error::CatalogInvalid(format!("{what}: `{text}` is not a decimal price")))?;
     if d.is_sign_negative() {
         return Err(Error::CatalogInvalid(format!(
@@ -173,6 +197,36 @@ storage:
         )
         .unwrap_err();
         assert!(err.to_string().contains("huge"), "{err}");
+    }
+
+    #[test]
+    fn prices_keep_every_written_digit() {
+        let c = parse_catalog(
+            "hardware:\n  - { id: cpu-upgrade, name: U, vcpu: 8, memory_gb: 32, disk_gb: 50, hourly_price: 0.1000000000000000055511 }\n  - { id: t4-small, name: T, vcpu: 4, memory_gb: 15, disk_gb: 50, hourly_price: 1234567.8901234567 }\n  - { id: t4-medium, name: M, vcpu: 8, memory_gb: 30, disk_gb: 100, hourly_price: \"0.30000000000000000004\" }\n  - { id: a10g-small, name: S, vcpu: 4, memory_gb: 15, disk_gb: 110, hourly_price: 1.5e2 }\nstorage:\n  - { tier: small, size_gb: 20, monthly_price: 9007199254740993 }\n  - { tier: medium, size_gb: 150, monthly_price: 25.000000000000000001 }\n",
+        )
+        .unwrap();
+        let hourly = |id: &str| c.require_flavor(id).unwrap().hourly_price.to_string();
+        // An f64 reads these as 0.1, 1234567.8901234567 (rounded: ...4567 is 1234567.890123457
+        // at 16 digits), 0.30000000000000004 and 9007199254740992.
+        assert_eq!(hourly("cpu-upgrade"), "0.1000000000000000055511");
+        assert_eq!(hourly("t4-small"), "1234567.8901234567");
+        assert_eq!(hourly("t4-medium"), "0.30000000000000000004");
+        assert_eq!(hourly("a10g-small"), "150");
+        let monthly = |t: StorageTier| c.storage_tier(t).unwrap().monthly_price.to_string();
+        assert_eq!(monthly(StorageTier::Small), "9007199254740993");
+        assert_eq!(monthly(StorageTier::Medium), "25.000000000000000001");
+    }
+
+    #[test]
+    fn prices_that_are_not_decimals_are_refused() {
+        for bad in [
+            "cheap", "0x10", ".inf", ".nan", "~", "[1]", "{ a: 1 }", "-1",
+        ] {
+            let yaml = format!(
+                "hardware:\n  - {{ id: x, name: X, vcpu: 1, memory_gb: 1, disk_gb: 1, hourly_price: {bad} }}\n"
+            );
+            assert!(parse_catalog(&yaml).is_err(), "{bad}");
+        }
     }
 
     #[test]

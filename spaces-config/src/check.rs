@@ -1,7 +1,7 @@
 //! Validation: from the raw mirror ([`Node`] tree) to a typed [`SpaceConfig`], collecting every
 //! problem at once.
 
-use spaces_core::{Flavor, Sdk, SpaceId, StorageTier};
+use spaces_core::{AppPath, Flavor, Sdk, SpaceId, StorageTier};
 
 use crate::config::{KNOWN_KEYS, MAX_SHORT_DESCRIPTION};
 use crate::custom_headers::HeaderName;
@@ -477,10 +477,16 @@ impl Validator {
                                 None,
                             );
                         } else {
-                            if t.starts_with('/') || t.split('/').any(|p| p == "..") {
-                                self.warn(key, node, format!("app_file {t:?} should be a path inside the repository, relative to its root"));
+                            match AppPath::new(t) {
+                                Ok(path) => c.app_file = Some(path),
+                                Err(e) => self.error(
+                                    key,
+                                    node,
+                                    format!("app_file must stay inside the repository: {e}"),
+                                    "a path relative to the repository root, e.g. app.py or src/app.py"
+                                        .to_owned(),
+                                ),
                             }
-                            c.app_file = Some(t.to_owned());
                         }
                     }
                 }
@@ -943,6 +949,35 @@ mod tests {
         assert!(d.message.contains("letter or digit"), "{}", d.message);
         let d = only_error("sdk: gradio\nemoji: \"\\u2022\"\n");
         assert!(d.message.contains("U+2022"), "{}", d.message);
+    }
+
+    #[test]
+    fn app_file_outside_the_repository_is_an_error() {
+        for bad in [
+            "/etc/passwd",
+            "../x.py",
+            "src/../../x.py",
+            "./app.py",
+            "a//b.py",
+            "\"a\\\\b.py\"",
+        ] {
+            let d = only_error(&format!("sdk: gradio\napp_file: {bad}\n"));
+            assert_eq!(d.key, "app_file", "{bad}");
+            assert!(d.message.contains("inside the repository"), "{}", d.message);
+            assert!(check(&format!("sdk: gradio\napp_file: {bad}\n"))
+                .config
+                .is_none());
+        }
+        let c = check("sdk: gradio\napp_file: src/main.py\n");
+        assert!(c.diagnostics.is_empty(), "{:#?}", c.diagnostics);
+        let cfg = c.config.unwrap();
+        assert_eq!(
+            cfg.app_file.as_ref().map(AppPath::as_str),
+            Some("src/main.py")
+        );
+        assert_eq!(cfg.app_file().as_str(), "src/main.py");
+        let cfg = check("sdk: static\n").config.unwrap();
+        assert_eq!(cfg.app_file(), Sdk::Static.default_app_path());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! [`SpaceConfig`]: a Space's front matter, typed and valid.
 
-use spaces_core::{Flavor, Sdk, SpaceId, StorageTier};
+use spaces_core::{AppPath, Flavor, Sdk, SpaceId, StorageTier};
 use url::Url;
 
 use crate::oauth::DEFAULT_OAUTH_EXPIRATION_MINUTES;
@@ -69,8 +69,8 @@ pub struct SpaceConfig {
     pub sdk_version: Option<SdkVersion>,
     /// `python_version`.
     pub python_version: Option<PythonVersion>,
-    /// `app_file`, relative to the repository root.
-    pub app_file: Option<String>,
+    /// `app_file`, relative to the repository root; an [`AppPath`] cannot point outside it.
+    pub app_file: Option<AppPath>,
     /// `app_port` (meaningful for docker).
     pub app_port: Option<u16>,
     /// `base_path`, starting with `/`.
@@ -127,7 +127,7 @@ impl SpaceConfig {
     /// use spaces_core::Sdk;
     /// let c = SpaceConfig::new(Sdk::Docker);
     /// assert_eq!(c.app_port(), 7860);
-    /// assert_eq!(c.app_file(), "Dockerfile");
+    /// assert_eq!(c.app_file().as_str(), "Dockerfile");
     /// ```
     pub fn new(sdk: Sdk) -> SpaceConfig {
         SpaceConfig {
@@ -170,11 +170,12 @@ impl SpaceConfig {
         self.app_port.unwrap_or(self.sdk.default_port())
     }
 
-    /// The app file: `app_file`, else the SDK's default.
-    pub fn app_file(&self) -> &str {
+    /// The app file in force: `app_file`, else the SDK's default (`app.py`, `index.html`,
+    /// `Dockerfile`).
+    pub fn app_file(&self) -> AppPath {
         self.app_file
-            .as_deref()
-            .unwrap_or(self.sdk.default_app_file())
+            .clone()
+            .unwrap_or_else(|| self.sdk.default_app_path())
     }
 
     /// The Python version: `python_version`, else 3.10.

@@ -37,7 +37,10 @@ impl SpaceConfig {
             "python_version",
             self.python_version.map(|v| text_value(&v.to_string())),
         );
-        opt("app_file", self.app_file.as_deref().map(text_value));
+        opt(
+            "app_file",
+            self.app_file.as_ref().map(|f| text_value(f.as_str())),
+        );
         opt(
             "app_port",
             self.app_port.map(|p| Value::plain(p.to_string())),

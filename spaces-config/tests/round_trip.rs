@@ -8,7 +8,7 @@ use spaces_config::{
     OpenerPolicy, PreloadItem, PythonVersion, RepoId, ResourcePolicy, SdkVersion, SpaceConfig,
     StartupTimeout, Value, HUB_LICENSES,
 };
-use spaces_core::{Flavor, Sdk, SpaceId, StorageTier};
+use spaces_core::{AppPath, Flavor, Sdk, SpaceId, StorageTier};
 
 fn any_text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -85,7 +85,7 @@ type Looks = (
 type Runtime = (
     Option<String>,
     Option<(u16, Option<u16>)>,
-    Option<String>,
+    Option<AppPath>,
     Option<u16>,
     Option<String>,
     [Option<bool>; 4],
@@ -130,7 +130,10 @@ fn runtime() -> BoxedStrategy<Runtime> {
     (
         prop::option::of("[0-9]{1,2}(\\.[0-9]{1,2}){0,2}(b[0-9]|rc[0-9]|\\.dev[0-9])?"),
         prop::option::of((0u16..20, prop::option::of(0u16..30))),
-        prop::option::of("[a-z][a-z0-9_/]{0,10}\\.(py|html)"),
+        prop::option::of(
+            "[a-z][a-z0-9_]{0,4}(/[a-z0-9_]{1,4}){0,2}\\.(py|html)"
+                .prop_map(|p| AppPath::new(&p).unwrap()),
+        ),
         prop::option::of(1u16..=65535),
         prop::option::of("/[a-zA-Z0-9/_.-]{0,12}"),
         any::<[Option<bool>; 4]>(),

@@ -107,6 +107,19 @@ impl<'de> serde::Deserialize<'de> for AppPath {
     }
 }
 
+impl crate::Sdk {
+    /// The SDK's default app file as an [`AppPath`] (`app.py`, `index.html`, `Dockerfile`).
+    pub fn default_app_path(self) -> AppPath {
+        AppPath(self.default_app_file().to_owned())
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for AppPath {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        std::ffi::OsStr::new(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,18 +155,5 @@ mod tests {
             assert!(AppPath::new(bad).is_err(), "{bad:?}");
         }
         assert!(AppPath::new(&"a".repeat(1025)).is_err());
-    }
-}
-
-impl crate::Sdk {
-    /// The SDK's default app file as an [`AppPath`] (`app.py`, `index.html`, `Dockerfile`).
-    pub fn default_app_path(self) -> AppPath {
-        AppPath(self.default_app_file().to_owned())
-    }
-}
-
-impl AsRef<std::ffi::OsStr> for AppPath {
-    fn as_ref(&self) -> &std::ffi::OsStr {
-        std::ffi::OsStr::new(&self.0)
     }
 }

@@ -12,6 +12,8 @@
 //! - Persistent storage rules: [`storage_request`] (upgrade-only), [`DataLossAck`] for deletes.
 //! - [`Secret`] (never shown), [`AppEnvironment`] (what the app sees), [`EgressRule`].
 //! - [`Clock`], with [`SystemClock`] and [`ManualClock`].
+//! - [`UsageEvent`] / [`UsageChange`]: the one usage record, written by the runtime and rated by
+//!   billing, with its billing.md JSON line ([`UsageEvent::to_json_line`]).
 //!
 //! This crate never depends on tokio, an HTTP client, a container engine or a YAML parser
 //! (`serde` derives are behind the optional `serde` feature).
@@ -60,6 +62,7 @@ mod secret;
 mod space;
 mod stage;
 mod storage;
+mod usage;
 
 pub use app_path::{AppPath, MAX_APP_PATH_LEN};
 pub use catalog::Catalog;
@@ -78,6 +81,7 @@ pub use secret::{EnvName, Secret, SecretEntry};
 pub use space::{Space, Transition};
 pub use stage::{Stage, UnknownStage};
 pub use storage::{storage_request, DataLossAck, StorageChange, StorageSpec, StorageTier};
+pub use usage::{UsageChange, UsageEvent};
 
 /// Re-exported so that users name the same types as this crate.
 pub use jiff::Timestamp;

@@ -11,7 +11,8 @@
 //! 2. A Python Space (`examples/spaces/hello-python`, when `python3` is on PATH) — or with
 //!    `--runtime docker` the Docker Space `examples/spaces/docker-hello` on the Docker engine:
 //!    sleep and wake, pause, a visit that does not wake it, restart, persistent storage attached
-//!    and upgraded, a refused downgrade, paid hardware (local only).
+//!    and upgraded, a refused downgrade, paid hardware (`cpu-upgrade`, local only: the local
+//!    runtime runs no GPU flavor).
 //! 3. The usage events the supervisor recorded into spaces-billing's SQLite ledger, priced for
 //!    November 2026.
 //!
@@ -54,7 +55,7 @@ enum RuntimeKind {
 }
 
 /// Prints each stage, hardware and storage change as the supervisor records it, and appends it
-/// to the durable usage ledger of spaces-billing (the log format is the interface between them).
+/// to the durable usage ledger of spaces-billing (both speak spaces-core's `UsageEvent`).
 #[derive(Debug)]
 struct PrintingSink {
     ledger: Mutex<Ledger>,
@@ -81,16 +82,10 @@ impl UsageSink for PrintingSink {
                 println!("   [{when}] {:<20} storage deleted", e.space.as_str())
             }
         }
-        let event = spaces_billing::UsageEvent::parse_line(&e.to_json_line()).map_err(|p| {
-            spaces_runtime::Error::Io {
-                context: "converting a usage event for the ledger".into(),
-                source: std::io::Error::other(p.to_string()),
-            }
-        })?;
         self.ledger
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .append(&event)
+            .append(e)
             .map(|_| ())
             .map_err(|err| spaces_runtime::Error::Io {
                 context: "appending to the usage ledger".into(),
@@ -206,7 +201,8 @@ async fn run(args: Args) -> Result<(), Failure> {
             id: "alice/hello-python".parse()?,
             sdk: Sdk::Gradio,
             folder: examples_dir().join("hello-python"),
-            paid_flavor: Some("t4-small"),
+            // Paid CPU hardware: the local runtime runs no GPU flavor (it answers `Unsupported`).
+            paid_flavor: Some("cpu-upgrade"),
         },
         #[cfg(feature = "docker")]
         RuntimeKind::Docker => {

@@ -1,78 +1,19 @@
-//! Usage events: every stage, hardware and storage change of a Space, in the log format of
-//! `shared/spec/billing.md`, handed to a [`UsageSink`] (the ledger of spaces-billing, a JSONL
-//! file, memory).
+//! Usage events: every stage, hardware and storage change of a Space ([`UsageEvent`], the one
+//! record type of spaces-core), handed to a [`UsageSink`] (the ledger of spaces-billing, a JSONL
+//! file in the log format of `shared/spec/billing.md`, memory).
 
 use std::fmt::Debug;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use spaces_core::{Flavor, SpaceId, Stage, StorageTier, Timestamp};
-
 use crate::Error;
 
-/// What changed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UsageChange {
-    /// The stage.
-    Stage(Stage),
-    /// The hardware the Space runs on.
-    Hardware(Flavor),
-    /// The storage tier held (`None`: deleted).
-    Storage(Option<StorageTier>),
-}
-
-/// One usage event.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageEvent {
-    /// When it happened.
-    pub at: Timestamp,
-    /// The Space.
-    pub space: SpaceId,
-    /// What changed.
-    pub change: UsageChange,
-    /// A unique id (`owner/name#seq`), so that a ledger ignores replays.
-    pub id: String,
-}
-
-impl UsageEvent {
-    /// The event as one line of the billing log (JSON, no newline).
-    ///
-    /// ```
-    /// use spaces_runtime::supervisor::{UsageChange, UsageEvent};
-    /// use spaces_core::Stage;
-    /// let e = UsageEvent {
-    ///     at: "2026-11-01T00:00:00Z".parse().unwrap(),
-    ///     space: "alice/demo".parse().unwrap(),
-    ///     change: UsageChange::Stage(Stage::Running),
-    ///     id: "alice/demo#1".into(),
-    /// };
-    /// assert_eq!(
-    ///     e.to_json_line(),
-    ///     r#"{"at":"2026-11-01T00:00:00Z","space":"alice/demo","kind":"stage","stage":"RUNNING","id":"alice/demo#1"}"#
-    /// );
-    /// ```
-    pub fn to_json_line(&self) -> String {
-        // Written by hand to keep billing.md's field order; strings go through serde_json for
-        // their escapes.
-        let q = |s: &str| serde_json::Value::from(s).to_string();
-        let (kind, field, value) = match &self.change {
-            UsageChange::Stage(s) => ("stage", "stage", q(s.as_str())),
-            UsageChange::Hardware(f) => ("hardware", "flavor", q(f.as_str())),
-            UsageChange::Storage(t) => (
-                "storage",
-                "tier",
-                t.map_or("null".to_owned(), |t| q(t.as_str())),
-            ),
-        };
-        format!(
-            "{{\"at\":{},\"space\":{},\"kind\":\"{kind}\",\"{field}\":{value},\"id\":{}}}",
-            q(&self.at.to_string()),
-            q(self.space.as_str()),
-            q(&self.id)
-        )
-    }
-}
+/// The usage record is spaces-core's, shared with spaces-billing (one type, no conversion):
+/// `UsageEvent { at, space, change, id }` with `id: Option<String>` (the supervisor always sets
+/// it, `owner/name#epoch.seq`, so that a ledger ignores replays), and
+/// [`UsageEvent::to_json_line`] writes billing.md's line.
+pub use spaces_core::{UsageChange, UsageEvent};
 
 /// Where usage events go. Object-safe; `record` must return only once the event is durable
 /// (for sinks that promise durability).
@@ -155,25 +96,38 @@ impl UsageSink for JsonlFileSink {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spaces_core::{Flavor, Stage};
 
     #[test]
-    fn every_kind_of_line_keeps_the_billing_field_order() {
+    fn sinks_write_billing_lines() {
         let e = |change| UsageEvent {
             at: "2026-11-01T00:00:00.5Z".parse().unwrap(),
             space: "alice/demo".parse().unwrap(),
             change,
-            id: "alice/demo#1.7".into(),
+            id: Some("alice/demo#1.7".into()),
         };
+        let sink = MemorySink::new();
+        sink.record(&e(UsageChange::Storage(None))).unwrap();
+        sink.record(&e(UsageChange::Hardware(Flavor::T4Small)))
+            .unwrap();
+        sink.record(&e(UsageChange::Stage(Stage::Running))).unwrap();
         assert_eq!(
-            e(UsageChange::Storage(None)).to_json_line(),
-            r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"storage","tier":null,"id":"alice/demo#1.7"}"#
+            sink.to_jsonl(),
+            concat!(
+                r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"storage","tier":null,"id":"alice/demo#1.7"}"#,
+                "\n",
+                r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"hardware","flavor":"t4-small","id":"alice/demo#1.7"}"#,
+                "\n",
+                r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"stage","stage":"RUNNING","id":"alice/demo#1.7"}"#,
+                "\n",
+            )
         );
-        assert_eq!(
-            e(UsageChange::Hardware(Flavor::T4Small)).to_json_line(),
-            r#"{"at":"2026-11-01T00:00:00.5Z","space":"alice/demo","kind":"hardware","flavor":"t4-small","id":"alice/demo#1.7"}"#
-        );
-        let line = e(UsageChange::Storage(Some(StorageTier::Large))).to_json_line();
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(v["tier"], "large");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usage.jsonl");
+        let file = JsonlFileSink::open(&path).unwrap();
+        for event in sink.events() {
+            file.record(&event).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), sink.to_jsonl());
     }
 }

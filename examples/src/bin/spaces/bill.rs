@@ -18,7 +18,8 @@ pub struct Args {
     /// The usage log (JSON Lines, billing.md); `-` reads standard input.
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
-    /// A ledger database (as written by `spaces_billing::ledger::Ledger`) instead of a log.
+    /// A ledger database (as written by `spaces_billing::ledger::Ledger`) instead of a log;
+    /// opened read-only, it is left unchanged.
     #[arg(long, value_name = "PATH")]
     ledger: Option<PathBuf>,
     /// The month, `YYYY-MM` (UTC).
@@ -63,15 +64,15 @@ pub fn run(args: Args) -> ExitCode {
             }
             UsageLog::parse(&text, &catalog)
         }
-        (None, Some(path)) => {
-            if !path.is_file() {
-                return usage(
-                    &format!("no ledger at {}", path.display()),
-                    "`--ledger` takes an existing ledger database; use `--log` for a JSON Lines file",
-                );
-            }
-            Ledger::open(path).and_then(|l| l.usage_log(&catalog))
-        }
+        (None, Some(path)) => match Ledger::open_read_only(path) {
+            // Read-only: billing never changes the ledger (no schema, no WAL switch, no new file).
+            Ok(ledger) => ledger.usage_log(&catalog),
+            Err(e @ (Error::LedgerNotFound { .. } | Error::NotALedger { .. })) => return usage(
+                &e.to_string(),
+                "`--ledger` takes an existing ledger database; use `--log` for a JSON Lines file",
+            ),
+            Err(e) => Err(e),
+        },
         (None, None) => return usage("no usage to bill", "give `--log FILE` or `--ledger PATH`"),
     };
     let invoice = log.and_then(|l| l.invoice(period));
