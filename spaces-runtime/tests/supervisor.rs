@@ -256,10 +256,7 @@ async fn hardware_and_storage_changes_restart_and_are_recorded() {
         (st.stage.clone(), st.current_hardware.clone()),
         (Stage::Running, Some(spaces_core::Flavor::CpuUpgrade))
     );
-    assert_eq!(
-        page(st.address.unwrap()).await,
-        "persistent=no accel=none"
-    );
+    assert_eq!(page(st.address.unwrap()).await, "persistent=no accel=none");
     assert!(
         s.sup.change_hardware(&id, "h100x9").await.is_err(),
         "unknown flavors are refused"
@@ -270,15 +267,9 @@ async fn hardware_and_storage_changes_restart_and_are_recorded() {
         .request_storage(&id, StorageTier::Medium)
         .await
         .unwrap();
-    assert_eq!(
-        page(st.address.unwrap()).await,
-        "persistent=no accel=none"
-    );
+    assert_eq!(page(st.address.unwrap()).await, "persistent=no accel=none");
     let st = s.sup.restart(&id, false).await.unwrap();
-    assert_eq!(
-        page(st.address.unwrap()).await,
-        "persistent=yes accel=none"
-    );
+    assert_eq!(page(st.address.unwrap()).await, "persistent=yes accel=none");
     let err = s
         .sup
         .request_storage(&id, StorageTier::Small)

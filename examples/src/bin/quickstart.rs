@@ -244,7 +244,8 @@ async fn run(args: Args) -> Result<(), Failure> {
             id,
             "HF_TOKEN",
             spaces_core::Secret::new("hf_quickstart_example"),
-        )?;
+        )
+        .await?;
         let st = sup
             .push(
                 id,

@@ -113,13 +113,12 @@ pub(crate) fn bind(m: &mut Managed, t: &Transition, catalog: &Catalog, repo: &Pa
                         Err(format!("hardware {f} is not in the catalog"))
                     }
                     (Some(image), _) => {
-                        let volume = m
-                            .d
-                            .space
-                            .lifecycle()
-                            .storage()
-                            .and_then(|t| catalog.storage_tier(t))
-                            .map(|s| VolumeSpec { size_gb: s.size_gb });
+                        let volume =
+                            m.d.space
+                                .lifecycle()
+                                .storage()
+                                .and_then(|t| catalog.storage_tier(t))
+                                .map(|s| VolumeSpec { size_gb: s.size_gb });
                         Ok(InstanceSpec {
                             image: image.clone(),
                             env: AppEnvironment::for_space(&m.d.space, hardware.as_ref()),
@@ -228,11 +227,7 @@ impl Supervisor {
         let rt = &self.inner.runtime;
         match action {
             Action::Build { gen, request } => self.build(slot, gen, request).await,
-            Action::Start {
-                gen,
-                spec,
-                timeout,
-            } => self.start(slot, gen, spec, timeout).await,
+            Action::Start { gen, spec, timeout } => self.start(slot, gen, spec, timeout).await,
             Action::Stop(instances) => {
                 let mut first = Ok(());
                 for inst in instances {

@@ -421,7 +421,9 @@ impl Supervisor {
 
     /// Sets a variable; it reaches the app at its next start.
     pub fn set_variable(&self, id: &SpaceId, name: &str, value: &str) -> Result<(), Error> {
-        self.change_settings(id, |d| d.space.set_variable(name, value).map_err(Error::from))
+        self.change_settings(id, |d| {
+            d.space.set_variable(name, value).map_err(Error::from)
+        })
     }
 
     /// Removes a variable (true when there was one).
@@ -684,7 +686,12 @@ impl Supervisor {
     }
 }
 
-fn new_durable(id: SpaceId, sdk: Sdk, visibility: Visibility, now: spaces_core::Timestamp) -> Durable {
+fn new_durable(
+    id: SpaceId,
+    sdk: Sdk,
+    visibility: Visibility,
+    now: spaces_core::Timestamp,
+) -> Durable {
     Durable {
         space: Space::new(id, sdk, visibility, now),
         app_file: sdk.default_app_path(),

@@ -3,9 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use spaces_core::{
-    AppPath, Lifecycle, Secret, Space, SpaceId, Stage,
-};
+use spaces_core::{AppPath, Lifecycle, Secret, Space, SpaceId, Stage};
 
 use super::store::{SavedImage, SavedSecret, SavedSpace};
 use crate::runtime::{Image, Instance};

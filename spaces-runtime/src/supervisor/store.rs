@@ -119,8 +119,10 @@ fn db_err(path: &Path, doing: &str) -> impl FnOnce(rusqlite::Error) -> Error {
 impl Store {
     /// Opens (or creates) the state folder and its database.
     pub(crate) fn open(root: &Path) -> Result<Self, Error> {
-        std::fs::create_dir_all(root.join("repos"))
-            .map_err(Error::io(format!("creating {}", root.join("repos").display())))?;
+        std::fs::create_dir_all(root.join("repos")).map_err(Error::io(format!(
+            "creating {}",
+            root.join("repos").display()
+        )))?;
         let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
         let path = root.join(DB_FILE);
         // Create the file with mode 0600 before SQLite does (it would use 0644).
@@ -225,7 +227,9 @@ impl Store {
         };
         let mut conn = self.conn();
         let fail = db_err(&self.path, "committing a change");
-        let tx = conn.transaction().map_err(db_err(&self.path, "committing a change"))?;
+        let tx = conn
+            .transaction()
+            .map_err(db_err(&self.path, "committing a change"))?;
         let mut events = Vec::with_capacity(usage.len());
         let result = (|| -> rusqlite::Result<()> {
             match (&row, &doc) {
@@ -286,7 +290,9 @@ impl Store {
     ) -> Result<(), Error> {
         let mut conn = self.conn();
         let fail = db_err(&self.path, "writing Spaces");
-        let tx = conn.transaction().map_err(db_err(&self.path, "writing Spaces"))?;
+        let tx = conn
+            .transaction()
+            .map_err(db_err(&self.path, "writing Spaces"))?;
         let result = (|| -> Result<(), Error> {
             {
                 let mut stmt = tx

@@ -24,11 +24,10 @@ impl LedgerSink {
 
 impl UsageSink for LedgerSink {
     fn record(&self, event: &UsageEvent) -> Result<(), Error> {
-        let e = super::to_billing(event);
         self.0
             .lock()
             .unwrap()
-            .append(&e)
+            .append(event)
             .map(|_| ())
             .map_err(|err| Error::Io {
                 context: "appending to the ledger".into(),
@@ -95,7 +94,10 @@ pub fn run(dir: PathBuf) {
         .build()
         .unwrap();
     rt.block_on(async move {
-        let start = std::env::var("SPACES_FAULT_START").unwrap().parse().unwrap();
+        let start = std::env::var("SPACES_FAULT_START")
+            .unwrap()
+            .parse()
+            .unwrap();
         let clock = Arc::new(ManualClock::new(start));
         let sink = Arc::new(LedgerSink::open(&dir.join("ledger.sqlite")));
         let sup = Supervisor::open(
@@ -141,7 +143,9 @@ pub fn run(dir: PathBuf) {
 
 async fn exec(sup: &Supervisor, cmd: &Value) -> Result<(), Error> {
     let s = |k: &str| cmd[k].as_str().unwrap_or_default().to_owned();
-    let id: SpaceId = s("space").parse().unwrap_or_else(|_| "x/x".parse().unwrap());
+    let id: SpaceId = s("space")
+        .parse()
+        .unwrap_or_else(|_| "x/x".parse().unwrap());
     match s("op").as_str() {
         "create" => {
             let sdk: Sdk = s("sdk").parse().unwrap();
@@ -162,7 +166,10 @@ async fn exec(sup: &Supervisor, cmd: &Value) -> Result<(), Error> {
         "restart" => sup.restart(&id, false).await.map(|_| ()),
         "hardware" => sup.change_hardware(&id, &s("flavor")).await.map(|_| ()),
         "sleep_time" => sup
-            .set_sleep_time(&id, cmd["minutes"].as_u64().map(|m| Duration::from_secs(m * 60)))
+            .set_sleep_time(
+                &id,
+                cmd["minutes"].as_u64().map(|m| Duration::from_secs(m * 60)),
+            )
             .await
             .map(|_| ()),
         "storage" => sup

@@ -36,11 +36,6 @@ use self::model::{Model, Rng};
 
 const CHILD_ENV: &str = "SPACES_FAULT_CHILD";
 
-/// Converts the runtime's usage event to billing's.
-pub fn to_billing(e: &spaces_runtime::supervisor::UsageEvent) -> spaces_billing::UsageEvent {
-    spaces_billing::UsageEvent::parse_line(&e.to_json_line()).unwrap()
-}
-
 /// Not a test: the child process's entry point (does nothing unless started as the child).
 #[test]
 fn fault_child() {
@@ -54,7 +49,8 @@ fn supervisor_survives_sigkill_at_random_points_on_the_local_runtime() {
     if std::env::var(CHILD_ENV).is_ok() {
         return;
     }
-    let python = which("python3") && std::env::var("SPACES_FAULT_PYTHON").map_or(true, |v| v != "0");
+    let python =
+        which("python3") && std::env::var("SPACES_FAULT_PYTHON").map_or(true, |v| v != "0");
     let required = std::env::var("SPACES_REQUIRE_PYTHON").is_ok_and(|v| v == "1");
     assert!(
         python || !required,
@@ -78,7 +74,10 @@ fn supervisor_survives_sigkill_at_random_points_on_docker() {
         .output()
         .is_ok_and(|o| o.status.success());
     if !engine {
-        assert!(!required, "SPACES_REQUIRE_DOCKER=1 but no Docker engine answers");
+        assert!(
+            !required,
+            "SPACES_REQUIRE_DOCKER=1 but no Docker engine answers"
+        );
         println!("SKIPPED: no Docker engine answers");
         return;
     }
@@ -99,7 +98,8 @@ pub enum Backend {
 }
 
 fn which(name: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
 }
 
 /// A running child and its reply lines.
@@ -172,7 +172,11 @@ impl Proc {
         let status = self.child.wait().unwrap();
         assert!(status.success(), "child exited with {status}");
         let mut rest = String::new();
-        let _ = self.child.stdout.take().map(|mut s| s.read_to_string(&mut rest));
+        let _ = self
+            .child
+            .stdout
+            .take()
+            .map(|mut s| s.read_to_string(&mut rest));
     }
 }
 
@@ -225,7 +229,11 @@ fn run(backend: Backend) {
         if reply["ok"] != json!(true) {
             fig.refused += 1;
         }
-        assert_eq!(reply["pending"], json!(0), "usage left in the outbox: {reply}");
+        assert_eq!(
+            reply["pending"],
+            json!(0),
+            "usage left in the outbox: {reply}"
+        );
         fig.served_checks += model.observe(at, &reply["spaces"]);
     }
     // The end: one more crash and reopen, the checks, then a clean close.
@@ -262,7 +270,11 @@ fn reopen(
             continue;
         }
         let ready = proc.reply();
-        assert_eq!(ready["pending"], json!(0), "usage left in the outbox after open: {ready}");
+        assert_eq!(
+            ready["pending"],
+            json!(0),
+            "usage left in the outbox after open: {ready}"
+        );
         fig.served_checks += model.observe(at, &ready["spaces"]);
         check_instances(dir, backend, &ready["spaces"]);
         check_ledger(dir, model, false);
@@ -388,14 +400,20 @@ fn cleanup(dir: &Path, backend: &Backend) {
         Backend::Docker { prefix } => {
             let ids = containers(prefix, true);
             if !ids.is_empty() {
-                let _ = Command::new("docker").arg("rm").arg("-f").args(&ids).output();
+                let _ = Command::new("docker")
+                    .arg("rm")
+                    .arg("-f")
+                    .args(&ids)
+                    .output();
             }
             let out = Command::new("docker")
                 .args(["volume", "ls", "-q", "--filter", &format!("name={prefix}-")])
                 .output()
                 .unwrap();
             for v in String::from_utf8_lossy(&out.stdout).lines() {
-                let _ = Command::new("docker").args(["volume", "rm", "-f", v]).output();
+                let _ = Command::new("docker")
+                    .args(["volume", "rm", "-f", v])
+                    .output();
             }
             let out = Command::new("docker")
                 .args(["images", "-q", &format!("{prefix}/*/*")])

@@ -275,14 +275,20 @@ impl Model {
                 .get(id)
                 .unwrap_or_else(|| panic!("{id} exists but the ledger never heard of it"));
             assert_eq!(l.stage, t.stage, "{id}: stage in the ledger vs the state");
-            assert_eq!(l.storage, t.storage, "{id}: storage in the ledger vs the state");
+            assert_eq!(
+                l.storage, t.storage,
+                "{id}: storage in the ledger vs the state"
+            );
             if billable(&t.stage) {
                 assert_eq!(l.hw, t.hw, "{id}: hardware in the ledger vs the state");
             }
         }
         for (id, l) in ledger {
             if !self.known.contains_key(id) {
-                assert_eq!(l.stage, "DELETING", "{id} is gone but the ledger says {l:?}");
+                assert_eq!(
+                    l.stage, "DELETING",
+                    "{id} is gone but the ledger says {l:?}"
+                );
             }
         }
     }
