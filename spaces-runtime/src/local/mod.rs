@@ -73,7 +73,7 @@ use crate::Error;
 const BACKEND: &str = "local";
 
 /// How many stopped instance ids are remembered (to answer [`InstanceState::Stopped`]).
-pub const STOPPED_KEPT: usize = 4096;
+const STOPPED_KEPT: usize = 4096;
 
 /// Runs Spaces on this machine, without a container engine: static Spaces in-process, Python
 /// Spaces as child processes (each leading its own process group), Docker Spaces and GPU flavors
@@ -130,7 +130,7 @@ impl StoppedIds {
 #[derive(Debug)]
 enum Work {
     Server(JoinHandle<()>),
-    Process(AppProcess),
+    Process(Box<AppProcess>),
 }
 
 #[derive(Debug)]
@@ -476,19 +476,18 @@ impl Runtime for LocalRuntime {
                 continue;
             }
             let owner_alive = record.owner == here || record.owner.is_alive();
-            match record.app {
-                Some(app) if app.leader().is_alive() => {
-                    if record.owner == here || !owner_alive {
-                        out.push(Instance {
-                            id,
-                            space: record.space,
-                            address: record.address,
-                        });
-                    }
-                }
-                _ if !owner_alive => stale.push(id),
-                _ => {} // its owner still runs and cleans up after it
+            let app_alive = record.app.is_some_and(|app| app.leader().is_alive());
+            if app_alive && (record.owner == here || !owner_alive) {
+                // Left by a process that is gone (or by another runtime of this one).
+                out.push(Instance {
+                    id,
+                    space: record.space,
+                    address: record.address,
+                });
+            } else if !app_alive && !owner_alive {
+                stale.push(id);
             }
+            // Otherwise it belongs to another live process, which cleans up after it.
         }
         let records = self.records.clone();
         let unrecorded = scan.unrecorded;

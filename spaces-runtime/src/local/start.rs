@@ -164,7 +164,7 @@ impl LocalRuntime {
         let work = match (python, listener) {
             (Some(python), _) => {
                 let app = spawn_app(spec, &python, &dir, volume.as_deref(), address, &log)?;
-                Work::Process(app)
+                Work::Process(Box::new(app))
             }
             (None, Some(listener)) => {
                 log.push(
