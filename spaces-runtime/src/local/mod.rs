@@ -295,7 +295,7 @@ impl LocalRuntime {
         let here = ProcessRef::current();
         let owner_elsewhere = record.owner != here && record.owner.is_alive();
         match record.app {
-            Some(app) if app.leader().is_alive() && owner_elsewhere => {
+            _ if owner_elsewhere => {
                 return Err(Error::Conflict {
                     what: format!(
                         "instance {id} belongs to process {}, which still runs; stop it there",
@@ -309,12 +309,11 @@ impl LocalRuntime {
                     "stopping process group {} of instance {id}",
                     app.pgid
                 )))?,
-            None if record.owner.is_alive() => {
+            None if record.owner == here => {
                 return Err(Error::Conflict {
                     what: format!(
-                        "instance {id} is served inside process {}, which still runs; stop it \
-                         there",
-                        record.owner.pid
+                        "instance {id} is served (or being started) by another runtime of this \
+                         process; stop it there"
                     ),
                 })
             }
