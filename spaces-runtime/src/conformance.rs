@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use spaces_core::{
-    Actor, AppEnvironment, Event, RepoCheck, Revision, Sdk, Secret, Space, SpaceId, Timestamp,
-    Visibility,
+    Actor, AppEnvironment, Catalog, Event, RepoCheck, Revision, Sdk, Secret, Space, SpaceId,
+    Timestamp, Visibility,
 };
 
 use crate::health::{http_get, wait_healthy};
@@ -51,6 +51,12 @@ pub trait Fixtures: Send + Sync {
     /// How long a healthy fixture may take to answer (container starts are slower than processes).
     fn startup_timeout(&self) -> Duration {
         Duration::from_secs(30)
+    }
+    /// How many GPUs the backend gives an instance of a GPU flavor here. `0` (the default): it
+    /// has none, and a GPU flavor must be [`Error::Unsupported`] (see
+    /// [`gpu_flavor_is_unsupported_or_served`]).
+    fn gpus(&self) -> u32 {
+        0
     }
 }
 
@@ -314,6 +320,159 @@ pub async fn never_healthy_times_out(rt: &dyn Runtime, fx: &dyn Fixtures) -> Res
     Ok(())
 }
 
+fn listed(list: &[Instance], instance: &Instance) -> bool {
+    list.iter().any(|i| i == instance)
+}
+
+/// [`Runtime::running`] lists started instances (same id, Space and address) and no stopped one;
+/// [`Runtime::stop`] accepts the ids it lists. Other instances of the backend may be listed too
+/// (the check only looks at its own).
+pub async fn running_lists_started_instances(
+    rt: &dyn Runtime,
+    fx: &dyn Fixtures,
+) -> Result<(), Error> {
+    let dir = tempdir("running")?;
+    let app = fx
+        .serving(&dir)
+        .map_err(Error::io("writing the serving fixture"))?;
+    let space = space_id("running")?;
+    let built = build(rt, &space, &dir, &app).await?;
+    let mut started = Vec::new();
+    for _ in 0..2 {
+        let env = env_with_canary(&space, app.sdk)?;
+        let instance = rt.start(spec(&built.image, &app, env, false)).await?;
+        started.push(instance);
+    }
+    for instance in &started {
+        wait_healthy(rt, instance, fx.startup_timeout()).await?;
+    }
+    let (first, second) = (&started[0], &started[1]);
+    let list = rt.running().await?;
+    ensure(
+        listed(&list, first) && listed(&list, second),
+        format!("running() does not list both started instances {started:?}: {list:?}"),
+    )?;
+    ensure(
+        first.id != second.id,
+        "two starts gave the same instance id",
+    )?;
+    // Stop through the id as running() gave it.
+    let from_list = list
+        .iter()
+        .find(|i| i.id == first.id)
+        .map(|i| i.id.clone())
+        .ok_or_else(|| fail("the first instance vanished from the list"))?;
+    rt.stop(&from_list).await?;
+    let list = rt.running().await?;
+    ensure(
+        !list.iter().any(|i| i.id == first.id),
+        format!("running() lists a stopped instance: {list:?}"),
+    )?;
+    ensure(
+        listed(&list, second),
+        format!("running() lost a running instance after another one stopped: {list:?}"),
+    )?;
+    rt.stop(&second.id).await?;
+    let list = rt.running().await?;
+    ensure(
+        !list.iter().any(|i| i.id == second.id),
+        format!("running() lists a stopped instance: {list:?}"),
+    )?;
+    rt.remove_image(&built.image).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// [`Runtime::discard_prepared`] on a Space with nothing prepared (never started, and again
+/// after a start and a stop) is not an error.
+pub async fn discard_prepared_without_preparation_is_ok(
+    rt: &dyn Runtime,
+    fx: &dyn Fixtures,
+) -> Result<(), Error> {
+    let never = space_id("never-started")?;
+    rt.discard_prepared(&never).await?;
+    rt.discard_prepared(&never).await?;
+
+    let dir = tempdir("discard")?;
+    let app = fx
+        .serving(&dir)
+        .map_err(Error::io("writing the serving fixture"))?;
+    let space = space_id("discard")?;
+    let built = build(rt, &space, &dir, &app).await?;
+    let env = env_with_canary(&space, app.sdk)?;
+    let instance = rt.start(spec(&built.image, &app, env, false)).await?;
+    wait_healthy(rt, &instance, fx.startup_timeout()).await?;
+    rt.stop(&instance.id).await?;
+    rt.discard_prepared(&space).await?;
+    rt.discard_prepared(&space).await?; // twice is fine
+    rt.remove_image(&built.image).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A GPU flavor (the first of [`Catalog::seed`]) on a backend whose [`Fixtures::gpus`] is 0 is
+/// [`Error::Unsupported`] and starts nothing (no new instance in [`Runtime::running`]); on one
+/// that gives GPUs it starts, serves and stops. Whether the app sees the GPUs is for the
+/// backend's own tests (it needs a GPU-aware fixture).
+pub async fn gpu_flavor_is_unsupported_or_served(
+    rt: &dyn Runtime,
+    fx: &dyn Fixtures,
+) -> Result<(), Error> {
+    let hardware = Catalog::seed()
+        .hardware()
+        .iter()
+        .find(|h| h.gpu.is_some())
+        .cloned()
+        .ok_or_else(|| fail("the seed catalog has no GPU flavor"))?;
+    let dir = tempdir("gpu")?;
+    let app = fx
+        .serving(&dir)
+        .map_err(Error::io("writing the serving fixture"))?;
+    let space = space_id("gpu")?;
+    let built = build(rt, &space, &dir, &app).await?;
+    let before = rt.running().await?;
+    let env = env_with_canary(&space, app.sdk)?;
+    let mut gpu_spec = spec(&built.image, &app, env, false);
+    gpu_spec.hardware = Some(hardware.clone());
+    let result = rt.start(gpu_spec).await;
+    let outcome = match (fx.gpus(), result) {
+        (0, Err(Error::Unsupported { .. })) => {
+            let after = rt.running().await?;
+            let new: Vec<_> = after
+                .iter()
+                .filter(|i| i.space == space && !before.contains(i))
+                .collect();
+            ensure(
+                new.is_empty(),
+                format!("a refused GPU start left instances running: {new:?}"),
+            )
+        }
+        (0, Err(other)) => Err(fail(format!(
+            "a GPU flavor ({}) on a backend without GPUs gave {other}, expected Unsupported",
+            hardware.id
+        ))),
+        (0, Ok(instance)) => {
+            let _ = rt.stop(&instance.id).await;
+            Err(fail(format!(
+                "a backend without GPUs started a GPU flavor ({})",
+                hardware.id
+            )))
+        }
+        (_, Err(e)) => Err(fail(format!(
+            "a backend with GPUs refused the GPU flavor {}: {e}",
+            hardware.id
+        ))),
+        (_, Ok(instance)) => {
+            let served = wait_healthy(rt, &instance, fx.startup_timeout()).await;
+            rt.stop(&instance.id).await?;
+            served.map(|_| ())
+        }
+    };
+    rt.remove_image(&built.image).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
+}
+
 /// Every check, in order.
 pub async fn run_all(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
     build_start_health_logs_stop(rt, fx).await?;
@@ -321,5 +480,8 @@ pub async fn run_all(rt: &dyn Runtime, fx: &dyn Fixtures) -> Result<(), Error> {
     failing_build_reports_log(rt, fx).await?;
     exiting_app_is_reported(rt, fx).await?;
     never_healthy_times_out(rt, fx).await?;
+    running_lists_started_instances(rt, fx).await?;
+    discard_prepared_without_preparation_is_ok(rt, fx).await?;
+    gpu_flavor_is_unsupported_or_served(rt, fx).await?;
     Ok(())
 }

@@ -1,17 +1,41 @@
 //! The local runtime: runs Spaces on this machine with no container engine. Always compiled; the
 //! embedded default.
 //!
-//! - `static` Spaces are served by an HTTP server inside this process.
-//! - `gradio` and `streamlit` Spaces run `python3 <app_file>` as a child process in the instance's
-//!   folder, with the port in `PORT` and `GRADIO_SERVER_PORT` (and `GRADIO_SERVER_NAME=127.0.0.1`).
-//!   The build checks that the app file compiles (`python3 -m py_compile`); dependencies in
-//!   `requirements.txt` are not installed (the machine's Python is used as it is).
-//! - `docker` Spaces are [`Error::Unsupported`]: use the Docker backend.
+//! - `static` Spaces are served by an HTTP server inside this process (they stop with it).
+//! - `gradio` and `streamlit` Spaces run `python3 -u ./<app_file>` as a child process in the
+//!   instance's folder, as the leader of its own process group, with the port in `PORT` and
+//!   `GRADIO_SERVER_PORT` (and `GRADIO_SERVER_NAME=127.0.0.1`). The app's environment is its
+//!   variables and secrets plus `PATH`, locale and time zone, nothing else of this process. A stop
+//!   sends SIGTERM to the whole group, waits a short grace, then sends SIGKILL, so nothing the app
+//!   forked survives it. The build checks that the app file compiles (`python3 -I -m
+//!   py_compile`); dependencies in `requirements.txt` are not installed (the machine's Python is
+//!   used as it is).
+//! - `docker` Spaces and GPU flavors are [`Error::Unsupported`]: use the Docker backend, and a
+//!   backend with NVIDIA GPUs.
 //!
 //! Layout under the runtime's root folder: `images/<owner>/<name>/<revision>/` (a built image is a
-//! copy of the revision's files), `instances/<id>/` (an instance's ephemeral disk: a fresh copy of
-//! the image, wiped at every start and removed at stop), `volumes/<owner>/<name>/` (persistent
-//! storage, kept across restarts, removed only by [`Runtime::delete_volume`]).
+//! copy of the revision's files without links; see `build`), `instances/<id>/` (an instance's
+//! ephemeral disk: a fresh copy of the image, removed at stop), `instances/<id>.json` (the
+//! instance's record: its Space, address, the process that started it and the app's pid, process
+//! group and start time; see `records`), `volumes/<owner>/<name>/` (persistent storage, kept across
+//! restarts, removed only by [`Runtime::delete_volume`]).
+//!
+//! **Reconciliation.** When this process dies without stopping its Python apps (SIGKILL, a
+//! crash), the apps keep running. A later [`LocalRuntime`] over the same root finds them through
+//! their records: [`Runtime::running`] lists every app whose leader still runs with its recorded
+//! start time, and [`Runtime::stop`] stops such an app's process group and removes its folder and
+//! record. Records of apps that are gone, and of static Spaces whose serving process is gone, are
+//! removed (with their folders) by `running()`. Instances of another live process using the same
+//! root are neither listed nor touched: one root belongs to one supervisor. Instance ids hold this
+//! process's pid and start, so they never repeat across processes. Not covered: a crash in the
+//! instant between an app's spawn and its record (the record then names no app, and the app is
+//! not found); forked processes whose group leader already exited when the earlier process died
+//! (a group is only signalled while its id is provably the app's).
+//!
+//! **Memory.** A stopped instance leaves the runtime's table at once; only the last
+//! [`STOPPED_KEPT`] stopped ids are remembered so that [`Runtime::state`] answers `Stopped`
+//! for them. Logs are bounded (see `logbook`): lines cut at 16 KiB, 10,000 lines and 4 MiB kept,
+//! followers that fall behind lose lines with a marker.
 //!
 //! There is no `/data` mount without a container: the instance's folder has a `data` link to the
 //! Space's volume, the app gets `SPACE_DATA_DIR` with its absolute path, and an `HF_HOME` of
@@ -21,24 +45,25 @@
 //! egress rule (a child process has the machine's network). They are reported in the instance's
 //! runtime log. Use the Docker backend where they matter.
 
+mod build;
 mod logbook;
+mod process;
+mod records;
+mod start;
 mod static_server;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use spaces_core::{Sdk, SpaceId, HF_HOME_ON_STORAGE};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use spaces_core::{Sdk, SpaceId};
 use tokio::task::JoinHandle;
 
 use self::logbook::Logbook;
+use self::process::{AppProcess, ProcessRef};
+use self::records::{is_valid_id, remove_dir_if_present, Record, Records};
 use crate::runtime::{
     BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState, LogSource,
     LogStream, Runtime,
@@ -47,56 +72,150 @@ use crate::Error;
 
 const BACKEND: &str = "local";
 
-/// How long a stopped app gets to exit after SIGKILL is sent.
-const KILL_WAIT: Duration = Duration::from_secs(5);
+/// How many stopped instance ids are remembered (to answer [`InstanceState::Stopped`]).
+const STOPPED_KEPT: usize = 4096;
 
 /// Runs Spaces on this machine, without a container engine: static Spaces in-process, Python
-/// Spaces as child processes, Docker Spaces unsupported.
+/// Spaces as child processes (each leading its own process group), Docker Spaces and GPU flavors
+/// unsupported.
 ///
 /// Layout under the root folder: `images/<owner>/<name>/<revision>/` (a built image is a copy of
 /// the revision's files), `instances/<id>/` (an instance's ephemeral disk, fresh at every start,
-/// removed at stop), `volumes/<owner>/<name>/` (persistent storage, linked into the instance as
-/// `./data` and named in `SPACE_DATA_DIR`; an `HF_HOME` of `/data/.huggingface` is pointed
-/// there). Not enforced here: the flavor's CPU and memory limits, the storage size and the
-/// egress rule (a child process has the machine's network); use the Docker backend where they
-/// matter.
+/// removed at stop) with its record `instances/<id>.json`, `volumes/<owner>/<name>/` (persistent
+/// storage, linked into the instance as `./data` and named in `SPACE_DATA_DIR`; an `HF_HOME` of
+/// `/data/.huggingface` is pointed there). Python apps left running by an earlier process over
+/// the same root (one killed before it could stop them) are listed by [`Runtime::running`] and
+/// stopped by [`Runtime::stop`]. Not enforced here: the flavor's CPU and memory limits, the
+/// storage size and the egress rule (a child process has the machine's network); use the Docker
+/// backend where they matter.
 #[derive(Debug)]
 pub struct LocalRuntime {
     root: PathBuf,
     python: Option<PathBuf>,
-    next_id: AtomicU64,
-    instances: Mutex<HashMap<InstanceId, Arc<LocalInstance>>>,
+    records: Records,
+    table: Mutex<Table>,
+}
+
+/// The instances this runtime started and has not stopped, and the ids it stopped lately.
+#[derive(Debug, Default)]
+struct Table {
+    live: HashMap<InstanceId, Arc<LocalInstance>>,
+    stopped: StoppedIds,
+}
+
+/// The last [`STOPPED_KEPT`] stopped ids.
+#[derive(Debug, Default)]
+struct StoppedIds {
+    order: VecDeque<InstanceId>,
+    set: HashSet<InstanceId>,
+}
+
+impl StoppedIds {
+    fn insert(&mut self, id: InstanceId) {
+        if self.set.insert(id.clone()) {
+            self.order.push_back(id);
+        }
+        while self.order.len() > STOPPED_KEPT {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+    }
+
+    fn contains(&self, id: &InstanceId) -> bool {
+        self.set.contains(id)
+    }
 }
 
 #[derive(Debug)]
 enum Work {
     Server(JoinHandle<()>),
-    Process(Box<tokio::sync::Mutex<Child>>),
+    Process(Box<AppProcess>),
 }
 
 #[derive(Debug)]
 struct LocalInstance {
     space: SpaceId,
-    dir: PathBuf,
+    address: std::net::SocketAddr,
     work: Work,
     log: Arc<Logbook>,
-    stopped: Mutex<bool>,
+    /// A stop has begun: the instance answers `Stopped` from now on.
+    stopping: AtomicBool,
+}
+
+impl LocalInstance {
+    fn state(&self, id: &InstanceId) -> Result<InstanceState, Error> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Ok(InstanceState::Stopped);
+        }
+        match &self.work {
+            Work::Server(task) if task.is_finished() => Ok(InstanceState::Exited {
+                code: None,
+                oom_killed: false,
+            }),
+            Work::Server(_) => Ok(InstanceState::Running),
+            Work::Process(app) => Ok(
+                match app
+                    .exit_status()
+                    .map_err(Error::io(format!("checking instance {id}")))?
+                {
+                    None => InstanceState::Running,
+                    Some(code) => InstanceState::Exited {
+                        code,
+                        oom_killed: false,
+                    },
+                },
+            ),
+        }
+    }
+}
+
+impl Drop for LocalInstance {
+    /// A dropped runtime stops serving its static Spaces (an app process kills its own group).
+    fn drop(&mut self) {
+        if let Work::Server(task) = &self.work {
+            task.abort();
+        }
+    }
+}
+
+/// Runs blocking file work off the async threads; `what` is the error's context.
+async fn blocking<T, F>(what: impl Into<String>, f: F) -> Result<T, Error>
+where
+    T: Send + 'static,
+    F: FnOnce() -> std::io::Result<T> + Send + 'static,
+{
+    let what = what.into();
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::io(what.clone())(std::io::Error::other(e)))?
+        .map_err(Error::io(what))
+}
+
+/// A log that has ended, with one runtime line.
+fn ended_log(text: String) -> LogStream {
+    let log = Logbook::default();
+    log.push(LogSource::Runtime, text);
+    log.close();
+    log.stream(false)
 }
 
 impl LocalRuntime {
-    /// A runtime keeping its images, instances and volumes under `root`. Finds `python3` (or
-    /// `python`) on `PATH` for Python Spaces.
+    /// A runtime keeping its images, instances and volumes under `root` (made absolute). Finds
+    /// `python3` (or `python`) on `PATH` for Python Spaces.
     pub fn new(root: impl Into<PathBuf>) -> Result<Self, Error> {
         let root = root.into();
+        let root = std::path::absolute(&root)
+            .map_err(Error::io(format!("resolving {}", root.display())))?;
         for sub in ["images", "instances", "volumes"] {
             std::fs::create_dir_all(root.join(sub))
                 .map_err(Error::io(format!("creating {}", root.join(sub).display())))?;
         }
         Ok(Self {
+            records: Records::new(root.join("instances")),
             root,
             python: find_python(),
-            next_id: AtomicU64::new(1),
-            instances: Mutex::new(HashMap::new()),
+            table: Mutex::new(Table::default()),
         })
     }
 
@@ -113,15 +232,8 @@ impl LocalRuntime {
             .join(space.name())
     }
 
-    fn instance(&self, id: &InstanceId) -> Result<Arc<LocalInstance>, Error> {
-        self.instances
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-            .cloned()
-            .ok_or_else(|| Error::NotFound {
-                what: format!("instance {id}"),
-            })
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn python_for(&self, sdk: Sdk) -> Result<&Path, Error> {
@@ -129,6 +241,87 @@ impl LocalRuntime {
             backend: BACKEND,
             what: format!("{sdk} Spaces on a machine without python3 on PATH"),
         })
+    }
+
+    async fn read_record(&self, id: &InstanceId) -> Result<Option<Record>, Error> {
+        if !is_valid_id(&id.0) {
+            return Ok(None);
+        }
+        let (records, key) = (self.records.clone(), id.0.clone());
+        blocking(format!("reading the record of instance {id}"), move || {
+            records.read(&key)
+        })
+        .await
+    }
+
+    async fn remove_record(&self, id: &InstanceId) -> Result<(), Error> {
+        let (records, key) = (self.records.clone(), id.0.clone());
+        blocking(format!("removing instance {id}"), move || {
+            records.remove(&key)
+        })
+        .await
+    }
+
+    /// Stops an instance this runtime started. It stays in the table until it is stopped (a
+    /// failed stop can be tried again), answering `Stopped` meanwhile.
+    async fn stop_own(&self, id: &InstanceId, inst: &LocalInstance) -> Result<(), Error> {
+        inst.stopping.store(true, Ordering::SeqCst);
+        match &inst.work {
+            Work::Server(task) => task.abort(),
+            Work::Process(app) => {
+                if let Err(e) = app.stop().await {
+                    inst.log
+                        .push(LogSource::Runtime, format!("stopping failed: {e}"));
+                    // The record stays, so that a later `running()` or `stop()` finds it.
+                    return Err(Error::io(format!("stopping instance {id}"))(e));
+                }
+            }
+        }
+        inst.log
+            .push(LogSource::Runtime, format!("{} stopped", inst.space));
+        inst.log.close();
+        self.remove_record(id).await?;
+        let mut table = self.table();
+        table.live.remove(id);
+        table.stopped.insert(id.clone());
+        Ok(())
+    }
+
+    /// Stops an instance known only by its record (an earlier process started it).
+    async fn stop_recorded(&self, id: &InstanceId) -> Result<(), Error> {
+        let record = self.read_record(id).await?.ok_or_else(|| Error::NotFound {
+            what: format!("instance {id}"),
+        })?;
+        let here = ProcessRef::current();
+        let owner_elsewhere = record.owner != here && record.owner.is_alive();
+        match record.app {
+            _ if owner_elsewhere => {
+                return Err(Error::Conflict {
+                    what: format!(
+                        "instance {id} belongs to process {}, which still runs; stop it there",
+                        record.owner.pid
+                    ),
+                })
+            }
+            Some(app) => process::terminate_recorded(app.leader(), app.pgid)
+                .await
+                .map_err(Error::io(format!(
+                    "stopping process group {} of instance {id}",
+                    app.pgid
+                )))?,
+            None if record.owner == here => {
+                return Err(Error::Conflict {
+                    what: format!(
+                        "instance {id} is served (or being started) by another runtime of this \
+                         process; stop it there"
+                    ),
+                })
+            }
+            None => {} // served by a process that is gone: only its folder is left
+        }
+        self.remove_record(id).await?;
+        self.table().stopped.insert(id.clone());
+        Ok(())
     }
 }
 
@@ -141,39 +334,6 @@ fn find_python() -> Option<PathBuf> {
     })
 }
 
-/// Copies a folder tree, skipping `.git`. Returns the number of files copied.
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<usize> {
-    std::fs::create_dir_all(to)?;
-    let mut files = 0;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name == ".git" {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        let target = to.join(&name);
-        if kind.is_dir() {
-            files += copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)?;
-            files += 1;
-        }
-    }
-    Ok(files)
-}
-
-fn remove_dir_if_present(dir: &Path) -> std::io::Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
-}
-
-fn tail(log: &[String], n: usize) -> String {
-    log[log.len().saturating_sub(n)..].join("\n")
-}
-
 #[async_trait]
 impl Runtime for LocalRuntime {
     fn name(&self) -> &'static str {
@@ -181,334 +341,168 @@ impl Runtime for LocalRuntime {
     }
 
     async fn build(&self, req: BuildRequest) -> Result<BuildOutput, Error> {
-        if req.sdk == Sdk::Docker {
-            return Err(Error::Unsupported {
-                backend: BACKEND,
-                what: "docker Spaces (enable the `docker` feature and use DockerRuntime)".into(),
-            });
-        }
-        let mut log = vec![format!(
-            "building {} at {} ({} SDK){}",
-            req.space,
-            req.revision.short(),
-            req.sdk,
-            if req.no_cache {
-                ", without cache (the local runtime keeps no build cache)"
-            } else {
-                ""
-            }
-        )];
-        let failed = |reason: String, log: &Vec<String>| Error::BuildFailed {
-            space: req.space.clone(),
-            reason,
-            log_tail: tail(log, 40),
-        };
-        if !req.source.join(&req.app_file).is_file() {
-            log.push(format!(
-                "error: app file `{}` not found in the repository",
-                req.app_file
-            ));
-            return Err(failed(
-                format!("app file `{}` not found", req.app_file),
-                &log,
-            ));
-        }
-        let dir = self
-            .root
-            .join("images")
-            .join(req.space.owner())
-            .join(req.space.name())
-            .join(req.revision.as_str());
-        let (source, target) = (req.source.clone(), dir.clone());
-        let copied = tokio::task::spawn_blocking(move || {
-            remove_dir_if_present(&target)?;
-            copy_tree(&source, &target)
-        })
-        .await
-        .map_err(|e| Error::io("copying the revision")(std::io::Error::other(e)))?
-        .map_err(Error::io(format!(
-            "copying the revision into {}",
-            dir.display()
-        )))?;
-        log.push(format!("copied {copied} files"));
-
-        if matches!(req.sdk, Sdk::Gradio | Sdk::Streamlit) {
-            let python = self.python_for(req.sdk)?;
-            log.push(format!("checking that {} compiles", req.app_file));
-            let out = Command::new(python)
-                .args(["-m", "py_compile", req.app_file.as_str()])
-                .current_dir(&dir)
-                .env("PYTHONDONTWRITEBYTECODE", "1")
-                .output()
-                .await
-                .map_err(Error::io("running python -m py_compile"))?;
-            for text in [&out.stdout, &out.stderr] {
-                log.extend(String::from_utf8_lossy(text).lines().map(str::to_owned));
-            }
-            if !out.status.success() {
-                let _ = remove_dir_if_present(&dir);
-                return Err(failed(format!("{} does not compile", req.app_file), &log));
-            }
-            if dir.join("requirements.txt").is_file() {
-                log.push("requirements.txt present: not installed by the local runtime".into());
-            }
-        }
-        log.push(format!("image ready: {}", dir.display()));
-        Ok(BuildOutput {
-            image: Image {
-                reference: dir.display().to_string(),
-                space: req.space,
-                revision: req.revision,
-                sdk: req.sdk,
-                app_file: req.app_file,
-            },
-            log,
-        })
+        build::build(&self.root, self.python.as_deref(), req).await
     }
 
     async fn start(&self, spec: InstanceSpec) -> Result<Instance, Error> {
-        let image = &spec.image;
-        if image.sdk == Sdk::Docker {
-            return Err(Error::Unsupported {
-                backend: BACKEND,
-                what: "docker Spaces".into(),
-            });
-        }
-        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let id = InstanceId(format!("local-{}-{n}", std::process::id()));
-        let dir = self.root.join("instances").join(&id.0);
-        let image_dir = PathBuf::from(&image.reference);
-        let volume = spec.volume.as_ref().map(|_| self.volume_dir(&image.space));
-        {
-            let (target, volume) = (dir.clone(), volume.clone());
-            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-                // A fresh ephemeral disk: a new copy of the image.
-                remove_dir_if_present(&target)?;
-                copy_tree(&image_dir, &target)?;
-                if let Some(volume) = volume {
-                    std::fs::create_dir_all(&volume)?;
-                    let link = target.join("data");
-                    remove_dir_if_present(&link)?;
-                    std::os::unix::fs::symlink(&volume, link)?;
-                }
-                Ok(())
-            })
-            .await
-            .map_err(|e| Error::io("preparing the instance")(std::io::Error::other(e)))?
-            .map_err(Error::io(format!(
-                "preparing instance folder {}",
-                dir.display()
-            )))?;
-        }
-        let log = Arc::new(Logbook::default());
-        let secrets = spec
-            .env
-            .entries()
-            .iter()
-            .filter(|(_, v)| v.is_secret())
-            .count();
-        if let Some(hw) = &spec.hardware {
-            log.push(
-                LogSource::Runtime,
-                format!(
-                    "flavor {}: {} vCPU, {} GB (not enforced by the local runtime)",
-                    hw.id, hw.vcpu, hw.memory_gb
-                ),
-            );
-        }
-
-        let (work, address) = match image.sdk {
-            Sdk::Static => {
-                let listener = TcpListener::bind(("127.0.0.1", 0))
-                    .await
-                    .map_err(Error::io("binding a port for the static server"))?;
-                let address = listener
-                    .local_addr()
-                    .map_err(Error::io("reading the static server's address"))?;
-                log.push(
-                    LogSource::Runtime,
-                    format!("serving static files on http://{address}"),
-                );
-                (
-                    Work::Server(static_server::serve(listener, dir.clone())),
-                    address,
-                )
-            }
-            sdk => {
-                let python = self.python_for(sdk)?;
-                // Take a free port from the kernel, then hand it to the app.
-                let address = {
-                    let probe = std::net::TcpListener::bind(("127.0.0.1", 0))
-                        .map_err(Error::io("finding a free port"))?;
-                    probe
-                        .local_addr()
-                        .map_err(Error::io("finding a free port"))?
-                };
-                let port = address.port().to_string();
-                let mut cmd = Command::new(python);
-                cmd.arg("-u")
-                    .arg(&image.app_file)
-                    .current_dir(&dir)
-                    .env_clear()
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .kill_on_drop(true);
-                for key in ["PATH", "LANG", "LC_ALL", "TZ"] {
-                    if let Some(v) = std::env::var_os(key) {
-                        cmd.env(key, v);
-                    }
-                }
-                cmd.env("HOME", &dir);
-                for (name, value) in spec.env.entries() {
-                    cmd.env(name, value.expose());
-                }
-                if let Some(volume) = &volume {
-                    cmd.env("SPACE_DATA_DIR", volume);
-                    if spec.env.get("HF_HOME") == Some(HF_HOME_ON_STORAGE) {
-                        cmd.env("HF_HOME", volume.join(".huggingface"));
-                    }
-                }
-                cmd.env("PORT", &port)
-                    .env("GRADIO_SERVER_PORT", &port)
-                    .env("GRADIO_SERVER_NAME", "127.0.0.1")
-                    .env("PYTHONDONTWRITEBYTECODE", "1");
-                let mut child = cmd.spawn().map_err(Error::io(format!(
-                    "starting {} {}",
-                    python.display(),
-                    image.app_file
-                )))?;
-                log.push(
-                    LogSource::Runtime,
-                    format!(
-                        "started `python3 {}` (pid {}) on port {port} with {} variables ({secrets} secret, not shown)",
-                        image.app_file,
-                        child.id().unwrap_or(0),
-                        spec.env.entries().len()
-                    ),
-                );
-                if let Some(out) = child.stdout.take() {
-                    pipe_lines(out, LogSource::Stdout, Arc::clone(&log));
-                }
-                if let Some(err) = child.stderr.take() {
-                    pipe_lines(err, LogSource::Stderr, Arc::clone(&log));
-                }
-                (
-                    Work::Process(Box::new(tokio::sync::Mutex::new(child))),
-                    address,
-                )
-            }
-        };
-        if volume.is_some() {
-            log.push(
-                LogSource::Runtime,
-                "persistent storage linked at ./data".to_string(),
-            );
-        }
-        let instance = Arc::new(LocalInstance {
-            space: image.space.clone(),
-            dir,
-            work,
-            log,
-            stopped: Mutex::new(false),
-        });
-        self.instances
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), instance);
-        Ok(Instance {
-            id,
-            space: image.space.clone(),
-            address,
-        })
+        self.start_instance(spec).await
     }
 
     async fn state(&self, id: &InstanceId) -> Result<InstanceState, Error> {
-        let inst = self.instance(id)?;
-        if *inst.stopped.lock().unwrap_or_else(|e| e.into_inner()) {
-            return Ok(InstanceState::Stopped);
+        let live = {
+            let table = self.table();
+            if table.stopped.contains(id) {
+                return Ok(InstanceState::Stopped);
+            }
+            table.live.get(id).cloned()
+        };
+        if let Some(inst) = live {
+            return inst.state(id);
         }
-        match &inst.work {
-            Work::Server(task) if task.is_finished() => Ok(InstanceState::Exited {
+        let record = self.read_record(id).await?.ok_or_else(|| Error::NotFound {
+            what: format!("instance {id}"),
+        })?;
+        let alive = match record.app {
+            Some(app) => app.leader().is_alive(),
+            None => record.owner.is_alive(),
+        };
+        Ok(if alive {
+            InstanceState::Running
+        } else {
+            InstanceState::Exited {
                 code: None,
                 oom_killed: false,
-            }),
-            Work::Server(_) => Ok(InstanceState::Running),
-            Work::Process(child) => {
-                let status = child
-                    .lock()
-                    .await
-                    .try_wait()
-                    .map_err(Error::io(format!("checking instance {id}")))?;
-                Ok(match status {
-                    None => InstanceState::Running,
-                    Some(s) => InstanceState::Exited {
-                        code: s.code(),
-                        oom_killed: false,
-                    },
-                })
             }
-        }
+        })
     }
 
     async fn logs(&self, id: &InstanceId, follow: bool) -> Result<LogStream, Error> {
-        Ok(self.instance(id)?.log.stream(follow))
+        let live = {
+            let table = self.table();
+            if table.stopped.contains(id) {
+                return Ok(ended_log(format!(
+                    "instance {id} was stopped; its log went with it"
+                )));
+            }
+            table.live.get(id).cloned()
+        };
+        if let Some(inst) = live {
+            return Ok(inst.log.stream(follow));
+        }
+        match self.read_record(id).await? {
+            Some(record) => Ok(ended_log(format!(
+                "instance {id} was started by process {}; its log was kept there",
+                record.owner.pid
+            ))),
+            None => Err(Error::NotFound {
+                what: format!("instance {id}"),
+            }),
+        }
     }
 
     async fn stop(&self, id: &InstanceId) -> Result<(), Error> {
-        let inst = self.instance(id)?;
-        {
-            let mut stopped = inst.stopped.lock().unwrap_or_else(|e| e.into_inner());
-            if *stopped {
+        let own = {
+            let table = self.table();
+            if table.stopped.contains(id) {
                 return Ok(());
             }
-            *stopped = true;
+            table.live.get(id).cloned()
+        };
+        match own {
+            Some(inst) => self.stop_own(id, &inst).await,
+            None => self.stop_recorded(id).await,
         }
-        match &inst.work {
-            Work::Server(task) => task.abort(),
-            Work::Process(child) => {
-                let mut child = child.lock().await;
-                if child.try_wait().ok().flatten().is_none() {
-                    let _ = child.start_kill();
-                    let _ = tokio::time::timeout(KILL_WAIT, child.wait()).await;
-                }
-            }
-        }
-        inst.log
-            .push(LogSource::Runtime, format!("{} stopped", inst.space));
-        inst.log.close();
-        let dir = inst.dir.clone();
-        tokio::task::spawn_blocking(move || remove_dir_if_present(&dir))
-            .await
-            .map_err(|e| Error::io("removing the instance folder")(std::io::Error::other(e)))?
-            .map_err(Error::io(format!("removing {}", inst.dir.display())))?;
-        Ok(())
     }
 
     async fn remove_image(&self, image: &Image) -> Result<(), Error> {
-        let dir = PathBuf::from(&image.reference);
-        if !dir.starts_with(self.root.join("images")) {
-            return Err(Error::NotFound {
-                what: format!("image {}", image.reference),
-            });
-        }
-        tokio::task::spawn_blocking(move || remove_dir_if_present(&dir))
-            .await
-            .map_err(|e| Error::io("removing an image")(std::io::Error::other(e)))?
-            .map_err(Error::io(format!("removing image {}", image.reference)))
+        let root = self.root.clone();
+        let checked = image.clone();
+        let dir = blocking("checking an image folder", move || {
+            Ok(build::owned_image_dir(&root, &checked))
+        })
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            what: format!(
+                "image {} (not an image folder of this runtime: <root>/images/<owner>/<name>/<revision>)",
+                image.reference
+            ),
+        })?;
+        blocking(format!("removing image {}", image.reference), move || {
+            remove_dir_if_present(&dir)
+        })
+        .await
     }
 
     async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error> {
         let dir = self.volume_dir(space);
-        tokio::task::spawn_blocking(move || remove_dir_if_present(&dir))
-            .await
-            .map_err(|e| Error::io("deleting a volume")(std::io::Error::other(e)))?
-            .map_err(Error::io(format!("deleting the volume of {space}")))
+        blocking(format!("deleting the volume of {space}"), move || {
+            remove_dir_if_present(&dir)
+        })
+        .await
     }
 
     async fn running(&self) -> Result<Vec<Instance>, Error> {
-        // Placeholder until instances of earlier processes are recorded.
-        Ok(Vec::new())
+        // Records first, then the table (see `start_instance` for why this order).
+        let records = self.records.clone();
+        let scan = blocking("reading the instance records", move || records.scan()).await?;
+        let (live, stopped): (Vec<_>, HashSet<_>) = {
+            let table = self.table();
+            (
+                table
+                    .live
+                    .iter()
+                    .map(|(id, inst)| (id.clone(), Arc::clone(inst)))
+                    .collect(),
+                table.stopped.set.clone(),
+            )
+        };
+        let mut out = Vec::new();
+        for (id, inst) in &live {
+            // An app whose state cannot be read is listed, so that it can still be stopped.
+            if matches!(inst.state(id), Ok(InstanceState::Running) | Err(_)) {
+                out.push(Instance {
+                    id: id.clone(),
+                    space: inst.space.clone(),
+                    address: inst.address,
+                });
+            }
+        }
+        let here = ProcessRef::current();
+        let mut stale = Vec::new();
+        for record in scan.records {
+            let id = InstanceId(record.id.clone());
+            if stopped.contains(&id) || live.iter().any(|(known, _)| *known == id) {
+                continue;
+            }
+            let owner_alive = record.owner == here || record.owner.is_alive();
+            let app_alive = record.app.is_some_and(|app| app.leader().is_alive());
+            if app_alive && (record.owner == here || !owner_alive) {
+                // Left by a process that is gone (or by another runtime of this one).
+                out.push(Instance {
+                    id,
+                    space: record.space,
+                    address: record.address,
+                });
+            } else if !app_alive && !owner_alive {
+                stale.push(id);
+            }
+            // Otherwise it belongs to another live process, which cleans up after it.
+        }
+        let records = self.records.clone();
+        let unrecorded = scan.unrecorded;
+        // Cleaning up is best effort: what stays is tried again next time.
+        let _ = blocking("removing stale instances", move || {
+            for id in &stale {
+                let _ = records.remove(&id.0);
+            }
+            for dir in &unrecorded {
+                let _ = remove_dir_if_present(dir);
+            }
+            Ok(())
+        })
+        .await;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
     }
 
     async fn discard_prepared(&self, _space: &SpaceId) -> Result<(), Error> {
@@ -517,14 +511,5 @@ impl Runtime for LocalRuntime {
     }
 }
 
-fn pipe_lines<R>(reader: R, source: LogSource, log: Arc<Logbook>)
-where
-    R: tokio::io::AsyncRead + Unpin + Send + 'static,
-{
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(reader).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            log.push(source, line);
-        }
-    });
-}
+#[cfg(test)]
+mod tests;

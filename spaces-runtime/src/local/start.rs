@@ -1,0 +1,269 @@
+//! Starting an instance: checks, the record, a fresh folder, then the in-process server or the
+//! app's process group.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use spaces_core::{Sdk, HF_HOME_ON_STORAGE};
+use tokio::net::TcpListener;
+use tokio::process::Command;
+
+use super::build::{app_argument, copy_image, PASSED_VARIABLES};
+use super::logbook::{pipe_lines, Logbook};
+use super::process::{AppProcess, ProcessRef};
+use super::records::{new_id, remove_dir_if_present, AppRecord, Record};
+use super::{blocking, static_server, LocalInstance, LocalRuntime, Work, BACKEND};
+use crate::runtime::{Instance, InstanceId, InstanceSpec, LogSource};
+use crate::Error;
+
+impl LocalRuntime {
+    /// [`crate::Runtime::start`] of the local runtime.
+    pub(super) async fn start_instance(&self, spec: InstanceSpec) -> Result<Instance, Error> {
+        let space = spec.image.space.clone();
+        if spec.image.sdk == Sdk::Docker {
+            return Err(Error::Unsupported {
+                backend: BACKEND,
+                what: "docker Spaces".into(),
+            });
+        }
+        if let Some(hw) = &spec.hardware {
+            if let Some(gpu) = &hw.gpu {
+                return Err(Error::Unsupported {
+                    backend: BACKEND,
+                    what: format!(
+                        "GPU flavor {} ({}x {}) for {space}: the local runtime gives apps no \
+                         GPUs; run GPU flavors on an NVIDIA-capable backend",
+                        hw.id, gpu.count, gpu.model
+                    ),
+                });
+            }
+        }
+        let python = match spec.image.sdk {
+            Sdk::Static => None,
+            sdk => Some(self.python_for(sdk)?.to_path_buf()),
+        };
+
+        let id = new_id();
+        let (listener, address) = if python.is_none() {
+            let listener = TcpListener::bind(("127.0.0.1", 0))
+                .await
+                .map_err(Error::io("binding a port for the static server"))?;
+            let address = listener
+                .local_addr()
+                .map_err(Error::io("reading the static server's address"))?;
+            (Some(listener), address)
+        } else {
+            // Take a free port from the kernel, then hand it to the app.
+            let probe = std::net::TcpListener::bind(("127.0.0.1", 0))
+                .map_err(Error::io("finding a free port"))?;
+            let address = probe
+                .local_addr()
+                .map_err(Error::io("finding a free port"))?;
+            (None, address)
+        };
+        let mut record = Record {
+            id: id.clone(),
+            space: space.clone(),
+            address,
+            owner: ProcessRef::current(),
+            app: None,
+        };
+        // The record comes before the folder, so a crash from here on leaves nothing unrecorded.
+        let records = self.records.clone();
+        let written = record.clone();
+        blocking(format!("writing the record of instance {id}"), move || {
+            records.write(&written)
+        })
+        .await?;
+
+        let instance = match self.launch(&spec, &id, python, listener, address).await {
+            Ok(instance) => Arc::new(instance),
+            Err(e) => {
+                let records = self.records.clone();
+                let gone = id.clone();
+                let _ = blocking("cleaning up a failed start", move || records.remove(&gone)).await;
+                return Err(e);
+            }
+        };
+        let app = match &instance.work {
+            Work::Process(app) => Some((app.pid(), app.start_time())),
+            Work::Server(_) => None,
+        };
+        let instance_id = InstanceId(id.clone());
+        // In the table before the record names the app: `running()` reads records first, then
+        // the table, so it never takes an instance being started for an orphan.
+        self.table().live.insert(instance_id.clone(), instance);
+        if let Some((pid, start_time)) = app {
+            record.app = Some(AppRecord {
+                pid,
+                pgid: pid,
+                start_time,
+            });
+            let records = self.records.clone();
+            let written = blocking(format!("writing the record of instance {id}"), move || {
+                records.write(&record)
+            })
+            .await;
+            if let Err(e) = written {
+                let _ = crate::Runtime::stop(self, &instance_id).await;
+                return Err(e);
+            }
+        }
+        Ok(Instance {
+            id: instance_id,
+            space,
+            address,
+        })
+    }
+
+    /// Makes the instance's folder and starts its server or process.
+    async fn launch(
+        &self,
+        spec: &InstanceSpec,
+        id: &str,
+        python: Option<PathBuf>,
+        listener: Option<TcpListener>,
+        address: SocketAddr,
+    ) -> Result<LocalInstance, Error> {
+        let image = &spec.image;
+        let dir = self.records.folder(id);
+        let volume = spec.volume.as_ref().map(|_| self.volume_dir(&image.space));
+        {
+            let (target, volume) = (dir.clone(), volume.clone());
+            let image_dir = PathBuf::from(&image.reference);
+            blocking(
+                format!("preparing instance folder {}", dir.display()),
+                move || {
+                    // A fresh ephemeral disk: a new copy of the image.
+                    remove_dir_if_present(&target)?;
+                    copy_image(&image_dir, &target)?;
+                    if let Some(volume) = volume {
+                        std::fs::create_dir_all(&volume)?;
+                        let link = target.join("data");
+                        remove_dir_if_present(&link)?;
+                        std::os::unix::fs::symlink(&volume, link)?;
+                    }
+                    Ok(())
+                },
+            )
+            .await?;
+        }
+        let log = Arc::new(Logbook::default());
+        if let Some(hw) = &spec.hardware {
+            log.push(
+                LogSource::Runtime,
+                format!(
+                    "flavor {}: {} vCPU, {} GB (not enforced by the local runtime)",
+                    hw.id, hw.vcpu, hw.memory_gb
+                ),
+            );
+        }
+        let work = match (python, listener) {
+            (Some(python), _) => {
+                let app = spawn_app(spec, &python, &dir, volume.as_deref(), address, &log)?;
+                Work::Process(Box::new(app))
+            }
+            (None, Some(listener)) => {
+                log.push(
+                    LogSource::Runtime,
+                    format!("serving static files on http://{address}"),
+                );
+                Work::Server(static_server::serve(listener, dir.clone()))
+            }
+            (None, None) => {
+                return Err(Error::io("starting the static server")(
+                    std::io::Error::other("no listener"),
+                ))
+            }
+        };
+        if volume.is_some() {
+            log.push(
+                LogSource::Runtime,
+                "persistent storage linked at ./data".to_string(),
+            );
+        }
+        Ok(LocalInstance {
+            space: image.space.clone(),
+            address,
+            work,
+            log,
+            stopping: AtomicBool::new(false),
+        })
+    }
+}
+
+/// Starts `python3 -u ./<app_file>` as the leader of a new process group, with only the app's
+/// environment (plus `PATH`, locale and time zone), its output piped into `log`.
+fn spawn_app(
+    spec: &InstanceSpec,
+    python: &Path,
+    dir: &Path,
+    volume: Option<&Path>,
+    address: SocketAddr,
+    log: &Arc<Logbook>,
+) -> Result<AppProcess, Error> {
+    let image = &spec.image;
+    let port = address.port().to_string();
+    let mut cmd = Command::new(python);
+    cmd.arg("-u")
+        .arg(app_argument(&image.app_file))
+        .current_dir(dir)
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    for key in PASSED_VARIABLES {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.env("HOME", dir);
+    for (name, value) in spec.env.entries() {
+        cmd.env(name, value.expose());
+    }
+    if let Some(volume) = volume {
+        cmd.env("SPACE_DATA_DIR", volume);
+        if spec.env.get("HF_HOME") == Some(HF_HOME_ON_STORAGE) {
+            cmd.env("HF_HOME", volume.join(".huggingface"));
+        }
+    }
+    cmd.env("PORT", &port)
+        .env("GRADIO_SERVER_PORT", &port)
+        .env("GRADIO_SERVER_NAME", "127.0.0.1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut child = cmd.spawn().map_err(Error::io(format!(
+        "starting {} {}",
+        python.display(),
+        image.app_file
+    )))?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let app = AppProcess::new(child).map_err(Error::io(format!("starting {}", image.app_file)))?;
+    let secrets = spec
+        .env
+        .entries()
+        .iter()
+        .filter(|(_, v)| v.is_secret())
+        .count();
+    log.push(
+        LogSource::Runtime,
+        format!(
+            "started `python3 {}` (pid {}, leading its own process group) on port {port} with {} \
+             variables ({secrets} secret, not shown)",
+            image.app_file,
+            app.pid(),
+            spec.env.entries().len()
+        ),
+    );
+    if let Some(out) = stdout {
+        pipe_lines(out, LogSource::Stdout, Arc::clone(log));
+    }
+    if let Some(err) = stderr {
+        pipe_lines(err, LogSource::Stderr, Arc::clone(log));
+    }
+    Ok(app)
+}
