@@ -222,14 +222,16 @@ async fn running_static(s: &Setup, id: &SpaceId, text: &str) {
 }
 
 /// Finding 5: a visitor's future dropped at every await point of a wake strands nothing: the
-/// visit is polled 0, 1, 2, ... times and dropped, until it finishes by itself.
+/// visit is polled 0, 1, 2, ... 24 times, then ever more (a quarter more each round), and
+/// dropped, until it finishes by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_dropped_at_any_point_of_a_wake_strands_nothing() {
     let s = setup().await;
     let id: SpaceId = "alice/wake".parse().unwrap();
     running_static(&s, &id, "awake").await;
     let mut points = 0;
-    for polls in 0..10_000 {
+    let mut polls = 0_usize;
+    while polls < 1_000_000 {
         s.clock.advance(Duration::from_secs(48 * 3600));
         s.sup.tick().await.unwrap();
         assert_eq!(s.sup.status(&id).unwrap().stage, Stage::Sleeping);
@@ -261,6 +263,7 @@ async fn a_visitor_dropped_at_any_point_of_a_wake_strands_nothing() {
         if finished {
             break;
         }
+        polls = if polls < 24 { polls + 1 } else { polls + polls / 4 };
     }
     println!("a visit dropped at {points} points of a wake: every time the Space reached RUNNING and served");
 }
