@@ -84,7 +84,7 @@ fn tail(log: &[String]) -> String {
 
 /// Builds `req` with the classic builder. See the [module docs](super).
 pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<BuildOutput, Error> {
-    let tag = names::image_tag(&rt.prefix, &req.space, &req.revision);
+    let tag = names::image_tag(&rt.prefix, &req.space, &req.revision)?;
     let mut log = vec![format!(
         "building {} at {} into {tag} (classic builder{})",
         req.space,

@@ -58,19 +58,24 @@
 //! ```
 
 pub mod build;
+mod busybox;
 pub mod container;
 pub mod egress;
 pub mod fixtures;
-mod logs;
+mod inventory;
+pub mod logs;
 pub mod names;
+pub mod recent;
+pub mod security;
 mod standby;
 
 /// The Engine API client this backend is built on, re-exported for callers that inspect, stop or
 /// kill containers directly (tests, measurements, operators) without a dependency of their own.
 pub use bollard;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -97,7 +102,9 @@ pub struct DockerConfig {
     /// The bridge network Spaces' containers join (`<prefix>-apps` when `None`); created with
     /// inter-container traffic off when missing.
     pub network: Option<String>,
-    /// The user apps run as (`1000:1000`, as on the Hub); `None` keeps the image's `USER`.
+    /// The user apps run as (`1000:1000`, as on the Hub); `None` keeps the image's `USER`
+    /// unless it is root (then `1000:1000`). A root user here is refused at connect (see
+    /// [`security`]).
     pub user: Option<String>,
     /// How long a stopped app gets between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
@@ -134,14 +141,18 @@ pub struct DockerRuntime {
     prefix: String,
     network: String,
     api_version: String,
-    /// Instances stopped through this runtime (their containers are removed).
-    stopped: Mutex<HashSet<InstanceId>>,
+    /// The last instances stopped through this runtime (their containers are removed).
+    stopped: Mutex<recent::RecentSet<InstanceId>>,
     /// Whether the network is known to exist; held while it is checked and created.
     network_lock: tokio::sync::Mutex<bool>,
     /// The specs of the instances this runtime started and that still run (for their standby).
     running: Mutex<HashMap<InstanceId, InstanceSpec>>,
     /// Each Space's standby container.
     standbys: Mutex<HashMap<SpaceId, standby::Standby>>,
+    /// Moved by every discard of standbys (a standby created meanwhile is not kept).
+    discard_epoch: AtomicU64,
+    /// How many log copies run (see [`DockerRuntime::log_tasks`]).
+    log_tasks: Arc<AtomicUsize>,
 }
 
 impl DockerRuntime {
@@ -154,6 +165,7 @@ impl DockerRuntime {
             backend: BACKEND,
             reason,
         };
+        security::check_config_user(config.user.as_deref())?;
         let timeout = config.request_timeout.as_secs().max(1);
         let docker = match config.endpoint.as_deref() {
             None => Docker::connect_with_defaults(),
@@ -192,12 +204,16 @@ impl DockerRuntime {
             config,
             prefix,
             network,
-            stopped: Mutex::new(HashSet::new()),
+            stopped: Mutex::new(recent::RecentSet::new(recent::STOPPED_REMEMBERED)),
             network_lock: tokio::sync::Mutex::new(false),
             running: Mutex::new(HashMap::new()),
             standbys: Mutex::new(HashMap::new()),
+            discard_epoch: AtomicU64::new(0),
+            log_tasks: Arc::new(AtomicUsize::new(0)),
         };
-        standby::remove_leftovers(&rt).await;
+        // Standbys left by an earlier process: nobody can start them; they only keep secrets.
+        // (Failing to list them is not a reason to refuse the connection.)
+        let _ = standby::remove_on_engine(&rt, None).await;
         Ok(rt)
     }
 
@@ -226,9 +242,28 @@ impl DockerRuntime {
         &self.network
     }
 
-    /// The name of a Space's persistent volume on the engine.
-    pub fn volume_name(&self, space: &SpaceId) -> String {
+    /// The name of a Space's persistent volume on the engine (see [`names`]). Fails only when
+    /// the configured prefix is too long for the Space's id (over Docker's 255 characters).
+    pub fn volume_name(&self, space: &SpaceId) -> Result<String, Error> {
         names::volume_name(&self.prefix, space)
+    }
+
+    /// How many log copies ([`Runtime::logs`]) run now: each ends when its instance stops, its
+    /// log ends or its reader drops the [`LogStream`].
+    pub fn log_tasks(&self) -> usize {
+        self.log_tasks.load(Ordering::SeqCst)
+    }
+
+    /// The `label` filters that select this runtime's namespace: its prefix and its extra labels.
+    fn namespace_filter(&self) -> Vec<String> {
+        let mut labels = vec![format!("{}={}", names::LABEL_MANAGED, self.prefix)];
+        labels.extend(
+            self.config
+                .extra_labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}")),
+        );
+        labels
     }
 
     /// The labels put on everything created for `space` (none of them holds a secret).
@@ -378,19 +413,16 @@ impl Runtime for DockerRuntime {
     }
 
     async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error> {
-        standby::discard_where(self, |s, _| s == space).await;
+        // A standby mounts the volume: it goes first.
+        standby::discard_space(self, space).await?;
         container::delete_volume(self, space).await
     }
 
     async fn running(&self) -> Result<Vec<Instance>, Error> {
-        Err(Error::Unsupported {
-            backend: BACKEND,
-            what: "listing running instances (not built yet)".into(),
-        })
+        inventory::running(self).await
     }
 
     async fn discard_prepared(&self, space: &SpaceId) -> Result<(), Error> {
-        standby::discard_where(self, |s, _| s == space).await;
-        Ok(())
+        standby::discard_space(self, space).await
     }
 }
