@@ -176,3 +176,37 @@ pub(crate) async fn remove_on_engine(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spaces_core::{AppEnvironment, Revision, Sdk, Secret, Space, Visibility};
+
+    fn spec(secret: &str) -> InstanceSpec {
+        let id: SpaceId = "alice/app".parse().unwrap();
+        let now = "2026-11-01T00:00:00Z".parse().unwrap();
+        let mut space = Space::new(id.clone(), Sdk::Docker, Visibility::Private, now);
+        space
+            .set_secret("TOKEN", Secret::new(secret), None, now)
+            .unwrap();
+        InstanceSpec {
+            image: crate::Image {
+                reference: "spaces/alice/app:abcd".into(),
+                space: id,
+                revision: Revision::new("abcd").unwrap(),
+                sdk: Sdk::Docker,
+                app_file: Sdk::Docker.default_app_path(),
+            },
+            env: AppEnvironment::for_space(&space, None),
+            hardware: None,
+            app_port: 7860,
+            volume: None,
+        }
+    }
+
+    #[test]
+    fn a_changed_secret_value_is_a_changed_spec() {
+        assert!(same_spec(&spec("old"), &spec("old")));
+        assert!(!same_spec(&spec("old"), &spec("new")));
+    }
+}
