@@ -4,47 +4,68 @@
 //! - **Connection**: [`DockerRuntime::connect`] uses `DOCKER_HOST` or the default socket
 //!   (`unix:///var/run/docker.sock`), [`DockerConfig::endpoint`] an explicit `unix://`, `tcp://`
 //!   or `http://` endpoint. The API version is negotiated down to the engine's (Docker 20.10
-//!   speaks 1.41, older than bollard's default). No engine answering is [`Error::Unavailable`].
+//!   speaks 1.41, older than bollard's default). No engine answering is [`Error::Unavailable`];
+//!   a root [`DockerConfig::user`] is [`Error::Unsupported`] before the engine is asked.
+//! - **Names** ([`names`]): image tags, volume and container names are injective and
+//!   deterministic in the Space id (an escaping of each part, or one base-36 number for very long
+//!   ids): `<prefix>/<owner>/<name>:<revision>`, `<prefix>_data_<owner>_<name>`,
+//!   `<prefix>_<owner>_<name>_<revision>_<unique>`. Everything created carries the labels
+//!   `io.spaces.managed=<prefix>`, the Space id and the revision, plus
+//!   [`DockerConfig::extra_labels`]; never a secret.
 //! - **Build** ([`build`]): the Space's folder is sent as a tar context to the classic
 //!   builder; the build log is streamed into [`BuildOutput::log`](crate::BuildOutput); a failed
 //!   step is [`Error::BuildFailed`] with the log tail; `no_cache` (factory reboot) builds without
-//!   cache. Images are tagged `<prefix>/<owner>/<name>:<revision>` (lower-cased, see
-//!   [`names`]); rebuilding a tag removes the image it replaced, [`Runtime::remove_image`] removes
-//!   the tag. The backend appends one step to the `Dockerfile` it sends (the repository is not
+//!   cache. Rebuilding a tag removes the image it replaced, [`Runtime::remove_image`] removes the
+//!   tag. The backend appends one step to the `Dockerfile` it sends (the repository is not
 //!   changed): `COPY --chown=1000:1000 <empty folder> /data/`, so that `/data` belongs to the
 //!   app's user and a fresh persistent volume inherits that owner (see "User" below). The
 //!   classic builder has no build-time secrets (`RUN --mount=type=secret` needs BuildKit), and
 //!   `.dockerignore` is not applied (the CLI applies it, not the engine).
-//! - **Run** ([`container`]): one container per instance, named
-//!   `<prefix>-<owner>-<name>-<revision>-<unique>` and labelled with the Space id and revision
-//!   (`io.spaces.*`); the app's environment (helper variables, variables, secrets) goes only into
-//!   the container's `Env`, never into a label, the name or the command line; `NanoCpus` and
-//!   `Memory` (no swap) from the flavor when there is one; the app port published on
-//!   `127.0.0.1` on an ephemeral host port read back by inspecting the container; the named
-//!   volume `<prefix>-data-<owner>-<name>` at `/data` when storage is attached, kept across
-//!   restarts and removed only by [`Runtime::delete_volume`] (its size limit is not enforced: the
-//!   engine's `local` volume driver has no quota); `--init` (docker-init as PID 1: signals reach
-//!   the app and zombies are reaped). A fresh container at every start; [`Runtime::stop`] stops
-//!   and removes it, so its ephemeral disk is gone.
+//! - **Run** ([`container`]): one container per instance, labelled as above plus its app port
+//!   (`io.spaces.app-port`, which marks app containers); the app's environment (helper
+//!   variables, variables, secrets) goes only into the container's `Env`, never into a label,
+//!   the name or the command line; `NanoCpus` and `Memory` (no swap) from the flavor when there
+//!   is one; the app port published on `127.0.0.1` on an ephemeral host port read back by
+//!   inspecting the container; the Space's named volume at `/data` when storage is attached,
+//!   kept across restarts and removed only by [`Runtime::delete_volume`] (its size limit is not
+//!   enforced: the engine's `local` volume driver has no quota); `--init` (docker-init as PID 1:
+//!   signals reach the app and zombies are reaped). A fresh container at every start;
+//!   [`Runtime::stop`] stops and removes it, so its ephemeral disk is gone.
+//! - **Hardening** ([`security`]): every container drops all capabilities, has
+//!   `no-new-privileges`, at most [`security::PIDS_LIMIT`] (512) processes, and never runs as
+//!   root. A flavor with GPUs is [`Error::Unsupported`] (this backend gives no GPU; an NVIDIA
+//!   backend will), checked before anything is created.
+//! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says;
+//!   with [`DockerConfig::user`] `None` the image's `USER` is kept unless it is root (then
+//!   `1000:1000`). Persistent storage is writable by uid 1000 because the image's `/data` (added
+//!   at build, above) is owned by 1000 and the engine copies its owner into an empty named
+//!   volume the first time it is mounted.
 //! - **Standby containers**: when an instance stops, the next container of its Space is created
 //!   (not started) for the same spec, so that the wake only starts it: the create cost leaves the
-//!   wake path, and the ephemeral disk is still fresh. A changed spec discards it. See
-//!   [`DockerConfig::standby`] and [`DockerRuntime::discard_standbys`].
-//! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says
-//!   ([`DockerConfig::user`] changes it). Persistent storage is writable by that user because the
-//!   image's `/data` (added at build, above) is owned by 1000 and the engine copies its owner
-//!   into an empty named volume the first time it is mounted.
+//!   wake path, and the ephemeral disk is still fresh. It holds the Space's secrets, so it is for
+//!   sleeping Spaces only: [`Runtime::discard_prepared`] (pause, delete, secret change) removes
+//!   it, from memory and from the engine; a start with a spec that differs in anything (a secret
+//!   value included) never uses it. See [`DockerConfig::standby`] and
+//!   [`DockerRuntime::discard_standbys`].
+//! - **Orphans**: [`Runtime::running`] lists the app containers of this runtime's namespace on
+//!   the engine (its prefix, narrowed by its extra labels), whoever created them, except
+//!   standbys never started; [`Runtime::stop`] removes any of them. A runtime with another
+//!   prefix never sees them. Standbys an ended process left are removed at connect.
 //! - **State and logs**: the state comes from inspecting the container (running, exited with its
 //!   code, OOM-killed); a container killed or removed from outside is [`InstanceState::Exited`];
-//!   [`InstanceState::Stopped`] is reported for instances stopped through this runtime (their
-//!   containers are gone; the runtime remembers their ids). Logs are read from the engine,
-//!   stdout and stderr demultiplexed, preceded by runtime lines derived from the container's
-//!   inspection (never its environment).
+//!   [`InstanceState::Stopped`] is reported for the last [`recent::STOPPED_REMEMBERED`] (4096)
+//!   instances stopped through this runtime (their containers are gone; older ones read as
+//!   exited, like any container that is gone). Logs are read from the engine, stdout and stderr
+//!   demultiplexed, preceded by runtime lines derived from the container's inspection (never its
+//!   environment); lines are cut at [`logs::MAX_LINE`] (16 KiB) and at most
+//!   [`logs::CHANNEL_LINES`] wait for a slow reader (see [`logs`]).
 //! - **Egress** ([`egress`]): containers join a bridge network of their own
 //!   ([`DockerConfig::network`]) with inter-container traffic disabled, so Spaces cannot reach
 //!   each other, and only the app port is published, on the loopback address. The ports
 //!   80/443/8080 rule for outbound traffic is **not** enforced by the engine API: it needs a
 //!   host firewall rule on the network's bridge, which [`egress::host_rule`] spells out.
+//! - **Test Spaces** ([`fixtures`]): `FROM scratch` plus a static busybox, which is fetched with
+//!   `apt-get download busybox-static` when the machine has none.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), spaces_runtime::Error> {

@@ -29,9 +29,9 @@
 //! [`READABLE_MAX`] characters, the whole id is written instead as one base-36 number
 //! ([`compact`], at most [`COMPACT_MAX`] characters) in place of `<owner>` and `<name>`: one
 //! field instead of two, so a compact name never equals a readable one. With a prefix of up to
-//! 27 characters every valid Space id fits; a longer prefix can make a name too long for the
-//! engine, which is then an [`Error::Unsupported`] naming the Space (never a truncated, shared
-//! name).
+//! [`PREFIX_ALWAYS_FITS`] characters every valid Space id fits; a longer prefix can make a name
+//! too long for the engine for very long ids, which is then an [`Error::Unsupported`] naming the
+//! Space (never a truncated, shared name).
 
 use spaces_core::{Revision, SpaceId};
 
@@ -53,7 +53,11 @@ pub const LABEL_STANDBY: &str = "io.spaces.standby";
 pub const READABLE_MAX: usize = 150;
 
 /// The longest a compact id can be (two 96-character parts).
-pub const COMPACT_MAX: usize = 227;
+pub const COMPACT_MAX: usize = 226;
+
+/// The longest prefix with which every valid Space id has a volume and image name within
+/// Docker's 255 characters (`<prefix>_data_<compact id>` is the longest).
+pub const PREFIX_ALWAYS_FITS: usize = 255 - "_data_".len() - COMPACT_MAX;
 
 /// Docker's limit on an image repository's and a volume's name.
 const DOCKER_NAME_MAX: usize = 255;
@@ -109,7 +113,7 @@ pub fn escape(part: &str) -> String {
 }
 
 /// The whole id `owner/name` as one base-36 number: its characters are digits in base 66
-/// ([`ID_ALPHABET`]) after a leading 1 (so leading digits are kept), converted to base 36.
+/// (`-._/`, digits, `A`–`Z`, `a`–`z`) after a leading 1 (so leading digits are kept), converted to base 36.
 /// `None` when the id holds a character outside the alphabet (a valid Space id never does).
 pub fn compact(id: &str) -> Option<String> {
     let mut digits: Vec<u32> = Vec::with_capacity(id.len() + 1);
@@ -322,7 +326,13 @@ mod tests {
     #[test]
     fn compact_form_is_bounded_and_used_for_long_ids() {
         let worst = format!("{}/{}", "z".repeat(96), "z".repeat(96));
-        assert!(compact(&worst).unwrap().len() <= COMPACT_MAX);
+        assert_eq!(compact(&worst).unwrap().len(), COMPACT_MAX);
+        let worst: SpaceId = worst.parse().unwrap();
+        let prefix = "p".repeat(PREFIX_ALWAYS_FITS);
+        let rev = Revision::new("abcd").unwrap();
+        assert!(volume_name(&prefix, &worst).is_ok());
+        assert!(image_tag(&prefix, &worst, &rev).is_ok());
+        assert!(volume_name(&format!("{prefix}p"), &worst).is_err());
         let long: SpaceId = format!("{}/{}", "A".repeat(96), "b".repeat(96))
             .parse()
             .unwrap();
