@@ -266,12 +266,17 @@ pub(crate) async fn published_address(
 pub(crate) async fn state(rt: &DockerRuntime, id: &InstanceId) -> Result<InstanceState, Error> {
     let info = match inspect(rt, &id.0).await {
         Ok(info) => info,
-        // Removed from outside: it is gone, as if it had been killed.
+        // Removed from outside: it is gone, as if it had been killed (and nothing of it is
+        // kept: its spec is forgotten, no standby follows it).
         Err(e) if status_of(&e) == Some(404) => {
+            rt.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id);
             return Ok(InstanceState::Exited {
                 code: None,
                 oom_killed: false,
-            })
+            });
         }
         Err(e) => return Err(engine_error(format!("inspecting container {id}"))(e)),
     };

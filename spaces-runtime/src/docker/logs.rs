@@ -131,15 +131,16 @@ fn state_line(info: &ContainerInspectResponse) -> Option<LogLine> {
 }
 
 /// One stream's partial line: at most [`MAX_LINE`] bytes, and whether the line it belongs to
-/// was already cut (its rest is dropped up to the newline).
+/// was already cut (its rest is dropped up to the newline). Also splits the build log.
 #[derive(Default)]
-struct Partial {
+pub(crate) struct Partial {
     buf: Vec<u8>,
     cut: bool,
 }
 
 impl Partial {
-    fn push(&mut self, source: LogSource, mut chunk: &[u8], out: &mut Vec<LogLine>) {
+    /// Adds a chunk; the lines it completes (or cuts) go to `out`, without their newline.
+    pub(crate) fn push(&mut self, mut chunk: &[u8], out: &mut Vec<String>) {
         while !chunk.is_empty() {
             let end = chunk.iter().position(|b| *b == b'\n');
             let (piece, rest) = match end {
@@ -150,7 +151,9 @@ impl Partial {
                 let room = MAX_LINE.saturating_sub(self.buf.len());
                 self.buf.extend_from_slice(&piece[..piece.len().min(room)]);
                 if piece.len() > room {
-                    out.push(cut_line(source, &self.buf));
+                    let mut text = String::from_utf8_lossy(&self.buf).into_owned();
+                    text.push_str(TRUNCATED);
+                    out.push(text);
                     self.buf.clear();
                     self.cut = true;
                 }
@@ -158,7 +161,7 @@ impl Partial {
             match rest {
                 Some(rest) => {
                     if !self.cut {
-                        out.push(line(source, &self.buf));
+                        out.push(text_of(&self.buf));
                     }
                     self.buf.clear();
                     self.cut = false;
@@ -169,23 +172,16 @@ impl Partial {
         }
     }
 
-    fn finish(self, source: LogSource) -> Option<LogLine> {
-        (!self.cut && !self.buf.is_empty()).then(|| line(source, &self.buf))
+    /// The last line, when it had no newline.
+    pub(crate) fn finish(self) -> Option<String> {
+        (!self.cut && !self.buf.is_empty()).then(|| text_of(&self.buf))
     }
 }
 
-fn line(source: LogSource, bytes: &[u8]) -> LogLine {
-    let text = String::from_utf8_lossy(bytes);
-    LogLine {
-        source,
-        text: text.trim_end_matches('\r').to_owned(),
-    }
-}
-
-fn cut_line(source: LogSource, bytes: &[u8]) -> LogLine {
-    let mut text = String::from_utf8_lossy(bytes).into_owned();
-    text.push_str(TRUNCATED);
-    LogLine { source, text }
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches('\r')
+        .to_owned()
 }
 
 /// Splits chunks into lines per source, keeping a partial line until its end comes.
@@ -201,15 +197,24 @@ impl Lines {
             LogSource::Stderr => &mut self.err,
             _ => &mut self.out,
         };
-        let mut lines = Vec::new();
-        partial.push(source, chunk, &mut lines);
-        lines
+        let mut texts = Vec::new();
+        partial.push(chunk, &mut texts);
+        texts
+            .into_iter()
+            .map(|text| LogLine { source, text })
+            .collect()
     }
 
     fn finish(self) -> Vec<LogLine> {
         [
-            self.out.finish(LogSource::Stdout),
-            self.err.finish(LogSource::Stderr),
+            self.out.finish().map(|text| LogLine {
+                source: LogSource::Stdout,
+                text,
+            }),
+            self.err.finish().map(|text| LogLine {
+                source: LogSource::Stderr,
+                text,
+            }),
         ]
         .into_iter()
         .flatten()

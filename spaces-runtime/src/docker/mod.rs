@@ -166,7 +166,8 @@ pub struct DockerRuntime {
     stopped: Mutex<recent::RecentSet<InstanceId>>,
     /// Whether the network is known to exist; held while it is checked and created.
     network_lock: tokio::sync::Mutex<bool>,
-    /// The specs of the instances this runtime started and that still run (for their standby).
+    /// The specs of the instances this runtime started and has not stopped (for their standby):
+    /// one per container on the engine; forgotten at stop, and when the container is found gone.
     running: Mutex<HashMap<InstanceId, InstanceSpec>>,
     /// Each Space's standby container.
     standbys: Mutex<HashMap<SpaceId, standby::Standby>>,
