@@ -1,6 +1,12 @@
 //! The conformance suite on the Docker backend, against the real engine, with `FROM scratch` +
 //! static busybox test Spaces; plus Docker-only checks (a container killed from outside, secrets
-//! in `docker inspect`, limits, factory reboot, no engine).
+//! in `docker inspect`, limits, factory reboot, no engine), the hardening and standby checks of
+//! `docker/hardening.rs`, and the isolation checks (names, `running()`) of `docker/isolation.rs`.
+//! The shared setup is in `docker/support.rs` (under `tests/docker/`, so cargo does not build
+//! those files as test targets of their own).
+//!
+//! The static busybox is found or fetched by `fixtures::busybox_path` (`apt-get download
+//! busybox-static` into a cache when the machine has none).
 //!
 //! With no engine (or no static busybox) the tests print `SKIPPED: <reason>` and pass, unless
 //! `SPACES_REQUIRE_DOCKER=1` (set by `.ci/run`): then they fail. Every test uses its own name
