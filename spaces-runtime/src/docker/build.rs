@@ -5,12 +5,64 @@ use std::path::Path;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, RemoveImageOptions};
 use futures_util::StreamExt;
 
+use super::logs::{Partial, MAX_LINE};
 use super::{engine_error, names, status_of, DockerRuntime};
 use crate::runtime::{BuildOutput, BuildRequest, Image};
 use crate::Error;
 
 /// How many log lines a [`Error::BuildFailed`] carries.
 const TAIL_LINES: usize = 40;
+
+/// How many lines of a build log are kept: the first [`LOG_HEAD`] and the last ones, with a line
+/// saying how many were dropped between them. Lines are cut at [`MAX_LINE`] bytes.
+pub const LOG_LINES: usize = 10_000;
+
+/// How many of the first lines of a build log are always kept.
+pub const LOG_HEAD: usize = 1_000;
+
+/// A build log of bounded size (see [`LOG_LINES`]).
+#[derive(Default)]
+struct BuildLog {
+    head: Vec<String>,
+    tail: std::collections::VecDeque<String>,
+    dropped: usize,
+}
+
+impl BuildLog {
+    fn push(&mut self, mut line: String) {
+        if line.len() > MAX_LINE {
+            let mut end = MAX_LINE;
+            while !line.is_char_boundary(end) {
+                end -= 1;
+            }
+            line.truncate(end);
+            line.push_str(super::logs::TRUNCATED);
+        }
+        if self.head.len() < LOG_HEAD {
+            self.head.push(line);
+            return;
+        }
+        self.tail.push_back(line);
+        if self.tail.len() > LOG_LINES - LOG_HEAD {
+            self.tail.pop_front();
+            self.dropped += 1;
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let mut out = self.head.clone();
+        if self.dropped > 0 {
+            out.push(format!("[{} build log lines dropped]", self.dropped));
+        }
+        out.extend(self.tail.iter().cloned());
+        out
+    }
+
+    fn tail(&self) -> String {
+        let lines = self.lines();
+        lines[lines.len().saturating_sub(TAIL_LINES)..].join("\n")
+    }
+}
 
 /// The empty folder, in the context, that the appended step copies to `/data`.
 pub const DATA_SKELETON: &str = ".spaces-runtime/data";
@@ -78,23 +130,20 @@ fn append_tree(
     Ok(())
 }
 
-fn tail(log: &[String]) -> String {
-    log[log.len().saturating_sub(TAIL_LINES)..].join("\n")
-}
-
 /// Builds `req` with the classic builder. See the [module docs](super).
 pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<BuildOutput, Error> {
-    let tag = names::image_tag(&rt.prefix, &req.space, &req.revision);
-    let mut log = vec![format!(
+    let tag = names::image_tag(&rt.prefix, &req.space, &req.revision)?;
+    let mut log = BuildLog::default();
+    log.push(format!(
         "building {} at {} into {tag} (classic builder{})",
         req.space,
         req.revision.short(),
         if req.no_cache { ", no cache" } else { "" }
-    )];
-    let failed = |reason: String, log: &[String]| Error::BuildFailed {
+    ));
+    let failed = |reason: String, log: &BuildLog| Error::BuildFailed {
         space: req.space.clone(),
         reason,
-        log_tail: tail(log),
+        log_tail: log.tail(),
     };
     if !req.source.join(&req.app_file).is_file() {
         log.push(format!(
@@ -134,15 +183,15 @@ pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<Build
         None,
         Some(bollard::body_full(bytes::Bytes::from(context))),
     );
-    let mut partial = String::new();
+    let mut partial = Partial::default();
+    let mut lines = Vec::new();
     let mut error: Option<String> = None;
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream.or(info.status) {
-                    partial.push_str(&text);
-                    while let Some(end) = partial.find('\n') {
-                        let line: String = partial.drain(..=end).collect();
+                    partial.push(text.as_bytes(), &mut lines);
+                    for line in lines.drain(..) {
                         log.push(line.trim_end().to_owned());
                     }
                 }
@@ -163,8 +212,8 @@ pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<Build
             }
         }
     }
-    if !partial.trim().is_empty() {
-        log.push(partial.trim_end().to_owned());
+    if let Some(rest) = partial.finish().filter(|r| !r.trim().is_empty()) {
+        log.push(rest.trim_end().to_owned());
     }
     if let Some(e) = error {
         log.push(format!("error: {}", e.trim_end()));
@@ -196,7 +245,7 @@ pub(crate) async fn build(rt: &DockerRuntime, req: BuildRequest) -> Result<Build
             sdk: req.sdk,
             app_file: req.app_file,
         },
-        log,
+        log: log.lines(),
     })
 }
 
@@ -211,5 +260,32 @@ pub(crate) async fn remove_image(rt: &DockerRuntime, reference: &str) -> Result<
         Ok(_) => Ok(()),
         Err(e) if status_of(&e) == Some(404) => Ok(()),
         Err(e) => Err(engine_error(format!("removing image {reference}"))(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_build_log_is_bounded() {
+        let mut log = BuildLog::default();
+        log.push("x".repeat(MAX_LINE * 4));
+        for i in 0..LOG_LINES * 3 {
+            log.push(format!("step {i}"));
+        }
+        let lines = log.lines();
+        assert_eq!(lines.len(), LOG_LINES + 1);
+        assert!(lines[0].ends_with(super::super::logs::TRUNCATED));
+        assert!(lines[0].len() <= MAX_LINE + 32);
+        assert_eq!(
+            lines[LOG_HEAD].to_string(),
+            format!("[{} build log lines dropped]", LOG_LINES * 2 + 1)
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some(format!("step {}", LOG_LINES * 3 - 1).as_str())
+        );
+        assert!(log.tail().lines().count() <= TAIL_LINES);
     }
 }

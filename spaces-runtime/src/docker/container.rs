@@ -15,7 +15,7 @@ use bollard::query_parameters::{
 };
 use spaces_core::{SpaceId, DATA_DIR};
 
-use super::{egress, engine_error, names, standby, status_of, DockerRuntime};
+use super::{egress, engine_error, names, security, standby, status_of, DockerRuntime};
 use crate::runtime::{Instance, InstanceId, InstanceSpec, InstanceState};
 use crate::Error;
 
@@ -35,8 +35,13 @@ pub(crate) fn unique() -> String {
     )
 }
 
-/// The container's creation request for `spec`. The environment goes into `Env` only.
-pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerCreateBody {
+/// The container's creation request for `spec`, run as `user` (never root: see
+/// [`security`]). The environment goes into `Env` only.
+pub(crate) fn create_body(
+    rt: &DockerRuntime,
+    spec: &InstanceSpec,
+    user: &str,
+) -> Result<ContainerCreateBody, Error> {
     let image = &spec.image;
     let port = format!("{}/tcp", spec.app_port);
     let env: Vec<String> = spec
@@ -45,14 +50,17 @@ pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerC
         .iter()
         .map(|(name, value)| format!("{name}={}", value.expose()))
         .collect();
-    let mounts = spec.volume.as_ref().map(|_| {
-        vec![Mount {
+    let mounts = match spec.volume {
+        Some(_) => Some(vec![Mount {
             target: Some(DATA_DIR.into()),
-            source: Some(rt.volume_name(&image.space)),
+            source: Some(rt.volume_name(&image.space)?),
             typ: Some(MountTypeEnum::VOLUME),
             ..Default::default()
-        }]
-    });
+        }]),
+        None => None,
+    };
+    let mut labels = rt.labels(Some(&image.space), Some(image.revision.as_str()));
+    labels.insert(names::LABEL_APP_PORT.into(), spec.app_port.to_string());
     let (memory, nano_cpus) = match &spec.hardware {
         Some(hw) => (
             Some(i64::from(hw.memory_gb) * 1024 * 1024 * 1024),
@@ -60,11 +68,11 @@ pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerC
         ),
         None => (None, None),
     };
-    ContainerCreateBody {
+    Ok(ContainerCreateBody {
         image: Some(image.reference.clone()),
-        user: rt.config.user.clone(),
+        user: Some(user.to_owned()),
         env: Some(env),
-        labels: Some(rt.labels(Some(&image.space), Some(image.revision.as_str()))),
+        labels: Some(labels),
         exposed_ports: Some(HashMap::from([(port.clone(), HashMap::new())])),
         host_config: Some(HostConfig {
             port_bindings: Some(HashMap::from([(
@@ -79,6 +87,14 @@ pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerC
             // No swap beyond the memory limit.
             memory_swap: memory,
             nano_cpus,
+            pids_limit: Some(security::PIDS_LIMIT),
+            cap_drop: Some(security::CAP_DROP.iter().map(|c| (*c).to_owned()).collect()),
+            security_opt: Some(
+                security::SECURITY_OPT
+                    .iter()
+                    .map(|o| (*o).to_owned())
+                    .collect(),
+            ),
             init: Some(true),
             network_mode: Some(rt.network.clone()),
             ..Default::default()
@@ -90,12 +106,14 @@ pub(crate) fn create_body(rt: &DockerRuntime, spec: &InstanceSpec) -> ContainerC
             )])),
         }),
         ..Default::default()
-    }
+    })
 }
 
 /// Starts a fresh container for `spec`. See the [module docs](super).
 pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Instance, Error> {
     let image = &spec.image;
+    // Before anything is created: a GPU flavor is refused outright.
+    security::check_hardware(spec.hardware.as_ref())?;
     if let Some(name) = standby::take(rt, &spec).await {
         match start_standby(rt, &name, &spec).await {
             Ok(instance) => return Ok(instance),
@@ -109,7 +127,8 @@ pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Inst
         ensure_volume(rt, &image.space).await?;
     }
     let name = names::container_name(&rt.prefix, &image.space, &image.revision, &unique());
-    let body = create_body(rt, &spec);
+    let user = security::user_for(rt, image).await?;
+    let body = create_body(rt, &spec, &user)?;
     // Twice at most: when the network was removed from outside since it was last seen, the
     // engine refuses the container (at create or at start); it is then made again.
     let mut attempt = 0;
@@ -247,12 +266,17 @@ pub(crate) async fn published_address(
 pub(crate) async fn state(rt: &DockerRuntime, id: &InstanceId) -> Result<InstanceState, Error> {
     let info = match inspect(rt, &id.0).await {
         Ok(info) => info,
-        // Removed from outside: it is gone, as if it had been killed.
+        // Removed from outside: it is gone, as if it had been killed (and nothing of it is
+        // kept: its spec is forgotten, no standby follows it).
         Err(e) if status_of(&e) == Some(404) => {
+            rt.running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(id);
             return Ok(InstanceState::Exited {
                 code: None,
                 oom_killed: false,
-            })
+            });
         }
         Err(e) => return Err(engine_error(format!("inspecting container {id}"))(e)),
     };
@@ -316,7 +340,7 @@ pub(crate) async fn stop(rt: &DockerRuntime, id: &InstanceId) -> Result<(), Erro
 
 /// Creates the Space's named volume when it does not exist (creating is idempotent).
 async fn ensure_volume(rt: &DockerRuntime, space: &SpaceId) -> Result<(), Error> {
-    let name = rt.volume_name(space);
+    let name = rt.volume_name(space)?;
     rt.docker
         .create_volume(VolumeCreateOptions {
             name: Some(name.clone()),
@@ -331,7 +355,7 @@ async fn ensure_volume(rt: &DockerRuntime, space: &SpaceId) -> Result<(), Error>
 /// Deletes the Space's named volume and its data. A missing volume is not an error; a volume in
 /// use by a container is.
 pub(crate) async fn delete_volume(rt: &DockerRuntime, space: &SpaceId) -> Result<(), Error> {
-    let name = rt.volume_name(space);
+    let name = rt.volume_name(space)?;
     match rt
         .docker
         .remove_volume(&name, None::<RemoveVolumeOptions>)

@@ -1,6 +1,7 @@
 //! Docker Spaces that need no image registry: `FROM scratch` plus the static busybox of Debian's
 //! `busybox-static` package, copied into the build folder when the Space is prepared (the binary
-//! is never committed).
+//! is never committed). A machine without one gets it on first use ([`busybox_path`]: `apt-get
+//! download busybox-static`, no root needed, cached).
 //!
 //! Used by the Docker conformance tests, the cold-start measurement and the quickstart's
 //! `docker-hello` Space:
@@ -24,26 +25,25 @@ pub const EPHEMERAL_MARKER: &str = "ephemeral-marker";
 /// Where the static busybox is looked for when `SPACES_BUSYBOX` is not set.
 pub const BUSYBOX_PATHS: &[&str] = &["/bin/busybox", "/usr/bin/busybox"];
 
+pub use super::busybox::{ENV_BUSYBOX, ENV_CACHE, ENV_SKIP_SYSTEM};
+
 /// The port the fixtures listen on (the Hub's default `app_port`).
 pub const APP_PORT: u16 = 7860;
 
-/// The static busybox to copy into images: `SPACES_BUSYBOX`, else the first of
-/// [`BUSYBOX_PATHS`] that exists. It must be statically linked (a scratch image has no libc):
-/// install Debian's `busybox-static`.
+/// The static busybox to copy into images (a scratch image has no libc, so it must be statically
+/// linked; a dynamic one is skipped, or refused when `SPACES_BUSYBOX` names it):
+///
+/// 1. `SPACES_BUSYBOX`, when set;
+/// 2. the first static one of [`BUSYBOX_PATHS`], unless `SPACES_BUSYBOX_SKIP_SYSTEM=1`;
+/// 3. the one cached by an earlier download, in `SPACES_BUSYBOX_CACHE` (else
+///    `$XDG_CACHE_HOME/spaces-runtime`, `$HOME/.cache/spaces-runtime`, or the temp folder);
+/// 4. Debian's `busybox-static`, downloaded there with `apt-get download` (no root needed) and
+///    unpacked with `dpkg-deb -x`.
+///
+/// When all fail, the error says what to do (`apt-get update`, install `busybox-static`, or set
+/// `SPACES_BUSYBOX`).
 pub fn busybox_path() -> std::io::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("SPACES_BUSYBOX") {
-        return Ok(PathBuf::from(p));
-    }
-    BUSYBOX_PATHS
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no static busybox: install Debian's busybox-static (apt-get install busybox-static) or set SPACES_BUSYBOX",
-            )
-        })
+    super::busybox::find(&super::busybox::Lookup::from_env(BUSYBOX_PATHS))
 }
 
 /// Copies the static busybox into `dir` as `busybox` (executable), where the fixtures'

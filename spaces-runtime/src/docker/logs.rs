@@ -1,5 +1,15 @@
 //! An instance's log, read from the engine: runtime lines derived from the container's inspection
 //! (never its environment), then stdout and stderr demultiplexed, line by line.
+//!
+//! Memory is bounded whatever the app writes and however slowly the log is read:
+//! - a line longer than [`MAX_LINE`] bytes is cut there and ends with [`TRUNCATED`]; the rest of
+//!   it, up to its newline, is dropped (an app writing without newlines holds at most
+//!   `MAX_LINE` bytes per stream);
+//! - the channel to the reader holds at most [`CHANNEL_LINES`] lines. A slow reader makes the
+//!   copy wait (the engine keeps the log in its log driver, on disk), so nothing is lost and
+//!   nothing grows here;
+//! - the copy ends as soon as the reader drops its [`LogStream`], even while the app is silent
+//!   (so an abandoned follower holds no task and no engine connection).
 
 use bollard::container::LogOutput;
 use bollard::models::ContainerInspectResponse;
@@ -11,6 +21,15 @@ use tokio::sync::mpsc;
 use super::{engine_error, names, status_of, DockerRuntime};
 use crate::runtime::{InstanceId, LogLine, LogSource, LogStream};
 use crate::Error;
+
+/// The longest log line kept, in bytes (16 KiB); longer ones are cut.
+pub const MAX_LINE: usize = 16 * 1024;
+
+/// What ends a line that was cut at [`MAX_LINE`].
+pub const TRUNCATED: &str = " [line truncated]";
+
+/// How many lines the channel to a log's reader holds.
+pub const CHANNEL_LINES: usize = 256;
 
 fn runtime_line(text: impl Into<String>) -> LogLine {
     LogLine {
@@ -111,37 +130,95 @@ fn state_line(info: &ContainerInspectResponse) -> Option<LogLine> {
     )))
 }
 
+/// One stream's partial line: at most [`MAX_LINE`] bytes, and whether the line it belongs to
+/// was already cut (its rest is dropped up to the newline). Also splits the build log.
+#[derive(Default)]
+pub(crate) struct Partial {
+    buf: Vec<u8>,
+    cut: bool,
+}
+
+impl Partial {
+    /// Adds a chunk; the lines it completes (or cuts) go to `out`, without their newline.
+    pub(crate) fn push(&mut self, mut chunk: &[u8], out: &mut Vec<String>) {
+        while !chunk.is_empty() {
+            let end = chunk.iter().position(|b| *b == b'\n');
+            let (piece, rest) = match end {
+                Some(i) => (&chunk[..i], Some(&chunk[i + 1..])),
+                None => (chunk, None),
+            };
+            if !self.cut {
+                let room = MAX_LINE.saturating_sub(self.buf.len());
+                self.buf.extend_from_slice(&piece[..piece.len().min(room)]);
+                if piece.len() > room {
+                    let mut text = String::from_utf8_lossy(&self.buf).into_owned();
+                    text.push_str(TRUNCATED);
+                    out.push(text);
+                    self.buf.clear();
+                    self.cut = true;
+                }
+            }
+            match rest {
+                Some(rest) => {
+                    if !self.cut {
+                        out.push(text_of(&self.buf));
+                    }
+                    self.buf.clear();
+                    self.cut = false;
+                    chunk = rest;
+                }
+                None => break,
+            }
+        }
+    }
+
+    /// The last line, when it had no newline.
+    pub(crate) fn finish(self) -> Option<String> {
+        (!self.cut && !self.buf.is_empty()).then(|| text_of(&self.buf))
+    }
+}
+
+fn text_of(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches('\r')
+        .to_owned()
+}
+
 /// Splits chunks into lines per source, keeping a partial line until its end comes.
 #[derive(Default)]
 struct Lines {
-    out: String,
-    err: String,
+    out: Partial,
+    err: Partial,
 }
 
 impl Lines {
     fn push(&mut self, source: LogSource, chunk: &[u8]) -> Vec<LogLine> {
-        let buf = match source {
+        let partial = match source {
             LogSource::Stderr => &mut self.err,
             _ => &mut self.out,
         };
-        buf.push_str(&String::from_utf8_lossy(chunk));
-        let mut lines = Vec::new();
-        while let Some(end) = buf.find('\n') {
-            let line: String = buf.drain(..=end).collect();
-            lines.push(LogLine {
-                source,
-                text: line.trim_end_matches(['\n', '\r']).to_owned(),
-            });
-        }
-        lines
+        let mut texts = Vec::new();
+        partial.push(chunk, &mut texts);
+        texts
+            .into_iter()
+            .map(|text| LogLine { source, text })
+            .collect()
     }
 
     fn finish(self) -> Vec<LogLine> {
-        [(LogSource::Stdout, self.out), (LogSource::Stderr, self.err)]
-            .into_iter()
-            .filter(|(_, rest)| !rest.is_empty())
-            .map(|(source, text)| LogLine { source, text })
-            .collect()
+        [
+            self.out.finish().map(|text| LogLine {
+                source: LogSource::Stdout,
+                text,
+            }),
+            self.err.finish().map(|text| LogLine {
+                source: LogSource::Stderr,
+                text,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -152,7 +229,7 @@ pub(crate) async fn stream(
     id: &InstanceId,
     follow: bool,
 ) -> Result<LogStream, Error> {
-    let (tx, rx) = mpsc::channel(1024);
+    let (tx, rx) = mpsc::channel(CHANNEL_LINES);
     if rt.is_stopped(id) {
         let _ = tx.try_send(runtime_line(format!(
             "instance {id} was stopped; its container and its log are gone"
@@ -174,7 +251,9 @@ pub(crate) async fn stream(
         })?;
     let docker = rt.docker.clone();
     let id = id.clone();
+    let open = LogTask::new(&rt.log_tasks);
     tokio::spawn(async move {
+        let _open = open;
         for line in preamble(&info) {
             if tx.send(line).await.is_err() {
                 return;
@@ -191,7 +270,13 @@ pub(crate) async fn stream(
             }),
         );
         let mut lines = Lines::default();
-        while let Some(item) = logs.next().await {
+        loop {
+            // The reader may leave while the app is silent: stop waiting for the engine then.
+            let item = tokio::select! {
+                item = logs.next() => item,
+                () = tx.closed() => return,
+            };
+            let Some(item) = item else { break };
             let out = match item {
                 Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => {
                     lines.push(LogSource::Stdout, &message)
@@ -223,9 +308,61 @@ pub(crate) async fn stream(
     Ok(LogStream::new(rx))
 }
 
+/// Counts a log copy while it runs (see [`DockerRuntime::log_tasks`]).
+struct LogTask(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl LogTask {
+    fn new(count: &std::sync::Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(std::sync::Arc::clone(count))
+    }
+}
+
+impl Drop for LogTask {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_cut_with_a_marker_and_their_rest_dropped() {
+        let mut l = Lines::default();
+        let mut got = Vec::new();
+        // 1 MiB without a newline, in 4 KiB chunks: one cut line, nothing held beyond MAX_LINE.
+        for _ in 0..256 {
+            got.extend(l.push(LogSource::Stdout, &[b'a'; 4096]));
+            assert!(l.out.buf.len() <= MAX_LINE);
+        }
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].text.len(), MAX_LINE + TRUNCATED.len());
+        assert!(got[0].text.ends_with(TRUNCATED));
+        // Its end comes: dropped; the next line is whole.
+        let got = l.push(LogSource::Stdout, b"aaa\nnext\n");
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].text, "next");
+        // A line of exactly MAX_LINE bytes is kept whole; one more byte cuts it.
+        let mut exact = vec![b'b'; MAX_LINE];
+        exact.push(b'\n');
+        assert_eq!(l.push(LogSource::Stderr, &exact)[0].text.len(), MAX_LINE);
+        let mut over = vec![b'c'; MAX_LINE + 1];
+        over.push(b'\n');
+        let got = l.push(LogSource::Stderr, &over);
+        assert_eq!(got.len(), 1);
+        assert!(got[0].text.ends_with(TRUNCATED));
+        assert!(l.finish().is_empty());
+    }
+
+    #[test]
+    fn a_multibyte_character_split_across_chunks_is_kept() {
+        let mut l = Lines::default();
+        let bytes = "héllo\n".as_bytes();
+        assert!(l.push(LogSource::Stdout, &bytes[..2]).is_empty());
+        assert_eq!(l.push(LogSource::Stdout, &bytes[2..])[0].text, "héllo");
+    }
 
     #[test]
     fn chunks_are_split_into_lines_per_source() {

@@ -4,47 +4,68 @@
 //! - **Connection**: [`DockerRuntime::connect`] uses `DOCKER_HOST` or the default socket
 //!   (`unix:///var/run/docker.sock`), [`DockerConfig::endpoint`] an explicit `unix://`, `tcp://`
 //!   or `http://` endpoint. The API version is negotiated down to the engine's (Docker 20.10
-//!   speaks 1.41, older than bollard's default). No engine answering is [`Error::Unavailable`].
+//!   speaks 1.41, older than bollard's default). No engine answering is [`Error::Unavailable`];
+//!   a root [`DockerConfig::user`] is [`Error::Unsupported`] before the engine is asked.
+//! - **Names** ([`names`]): image tags, volume and container names are injective and
+//!   deterministic in the Space id (an escaping of each part, or one base-36 number for very long
+//!   ids): `<prefix>/<owner>/<name>:<revision>`, `<prefix>_data_<owner>_<name>`,
+//!   `<prefix>_<owner>_<name>_<revision>_<unique>`. Everything created carries the labels
+//!   `io.spaces.managed=<prefix>`, the Space id and the revision, plus
+//!   [`DockerConfig::extra_labels`]; never a secret.
 //! - **Build** ([`build`]): the Space's folder is sent as a tar context to the classic
 //!   builder; the build log is streamed into [`BuildOutput::log`](crate::BuildOutput); a failed
 //!   step is [`Error::BuildFailed`] with the log tail; `no_cache` (factory reboot) builds without
-//!   cache. Images are tagged `<prefix>/<owner>/<name>:<revision>` (lower-cased, see
-//!   [`names`]); rebuilding a tag removes the image it replaced, [`Runtime::remove_image`] removes
-//!   the tag. The backend appends one step to the `Dockerfile` it sends (the repository is not
+//!   cache. Rebuilding a tag removes the image it replaced, [`Runtime::remove_image`] removes the
+//!   tag. The backend appends one step to the `Dockerfile` it sends (the repository is not
 //!   changed): `COPY --chown=1000:1000 <empty folder> /data/`, so that `/data` belongs to the
 //!   app's user and a fresh persistent volume inherits that owner (see "User" below). The
 //!   classic builder has no build-time secrets (`RUN --mount=type=secret` needs BuildKit), and
 //!   `.dockerignore` is not applied (the CLI applies it, not the engine).
-//! - **Run** ([`container`]): one container per instance, named
-//!   `<prefix>-<owner>-<name>-<revision>-<unique>` and labelled with the Space id and revision
-//!   (`io.spaces.*`); the app's environment (helper variables, variables, secrets) goes only into
-//!   the container's `Env`, never into a label, the name or the command line; `NanoCpus` and
-//!   `Memory` (no swap) from the flavor when there is one; the app port published on
-//!   `127.0.0.1` on an ephemeral host port read back by inspecting the container; the named
-//!   volume `<prefix>-data-<owner>-<name>` at `/data` when storage is attached, kept across
-//!   restarts and removed only by [`Runtime::delete_volume`] (its size limit is not enforced: the
-//!   engine's `local` volume driver has no quota); `--init` (docker-init as PID 1: signals reach
-//!   the app and zombies are reaped). A fresh container at every start; [`Runtime::stop`] stops
-//!   and removes it, so its ephemeral disk is gone.
+//! - **Run** ([`container`]): one container per instance, labelled as above plus its app port
+//!   (`io.spaces.app-port`, which marks app containers); the app's environment (helper
+//!   variables, variables, secrets) goes only into the container's `Env`, never into a label,
+//!   the name or the command line; `NanoCpus` and `Memory` (no swap) from the flavor when there
+//!   is one; the app port published on `127.0.0.1` on an ephemeral host port read back by
+//!   inspecting the container; the Space's named volume at `/data` when storage is attached,
+//!   kept across restarts and removed only by [`Runtime::delete_volume`] (its size limit is not
+//!   enforced: the engine's `local` volume driver has no quota); `--init` (docker-init as PID 1:
+//!   signals reach the app and zombies are reaped). A fresh container at every start;
+//!   [`Runtime::stop`] stops and removes it, so its ephemeral disk is gone.
+//! - **Hardening** ([`security`]): every container drops all capabilities, has
+//!   `no-new-privileges`, at most [`security::PIDS_LIMIT`] (512) processes, and never runs as
+//!   root. A flavor with GPUs is [`Error::Unsupported`] (this backend gives no GPU; an NVIDIA
+//!   backend will), checked before anything is created.
+//! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says;
+//!   with [`DockerConfig::user`] `None` the image's `USER` is kept unless it is root (then
+//!   `1000:1000`). Persistent storage is writable by uid 1000 because the image's `/data` (added
+//!   at build, above) is owned by 1000 and the engine copies its owner into an empty named
+//!   volume the first time it is mounted.
 //! - **Standby containers**: when an instance stops, the next container of its Space is created
 //!   (not started) for the same spec, so that the wake only starts it: the create cost leaves the
-//!   wake path, and the ephemeral disk is still fresh. A changed spec discards it. See
-//!   [`DockerConfig::standby`] and [`DockerRuntime::discard_standbys`].
-//! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says
-//!   ([`DockerConfig::user`] changes it). Persistent storage is writable by that user because the
-//!   image's `/data` (added at build, above) is owned by 1000 and the engine copies its owner
-//!   into an empty named volume the first time it is mounted.
+//!   wake path, and the ephemeral disk is still fresh. It holds the Space's secrets, so it is for
+//!   sleeping Spaces only: [`Runtime::discard_prepared`] (pause, delete, secret change) removes
+//!   it, from memory and from the engine; a start with a spec that differs in anything (a secret
+//!   value included) never uses it. See [`DockerConfig::standby`] and
+//!   [`DockerRuntime::discard_standbys`].
+//! - **Orphans**: [`Runtime::running`] lists the app containers of this runtime's namespace on
+//!   the engine (its prefix, narrowed by its extra labels), whoever created them, except
+//!   standbys never started; [`Runtime::stop`] removes any of them. A runtime with another
+//!   prefix never sees them. Standbys an ended process left are removed at connect.
 //! - **State and logs**: the state comes from inspecting the container (running, exited with its
 //!   code, OOM-killed); a container killed or removed from outside is [`InstanceState::Exited`];
-//!   [`InstanceState::Stopped`] is reported for instances stopped through this runtime (their
-//!   containers are gone; the runtime remembers their ids). Logs are read from the engine,
-//!   stdout and stderr demultiplexed, preceded by runtime lines derived from the container's
-//!   inspection (never its environment).
+//!   [`InstanceState::Stopped`] is reported for the last [`recent::STOPPED_REMEMBERED`] (4096)
+//!   instances stopped through this runtime (their containers are gone; older ones read as
+//!   exited, like any container that is gone). Logs are read from the engine, stdout and stderr
+//!   demultiplexed, preceded by runtime lines derived from the container's inspection (never its
+//!   environment); lines are cut at [`logs::MAX_LINE`] (16 KiB) and at most
+//!   [`logs::CHANNEL_LINES`] wait for a slow reader (see [`logs`]).
 //! - **Egress** ([`egress`]): containers join a bridge network of their own
 //!   ([`DockerConfig::network`]) with inter-container traffic disabled, so Spaces cannot reach
 //!   each other, and only the app port is published, on the loopback address. The ports
 //!   80/443/8080 rule for outbound traffic is **not** enforced by the engine API: it needs a
 //!   host firewall rule on the network's bridge, which [`egress::host_rule`] spells out.
+//! - **Test Spaces** ([`fixtures`]): `FROM scratch` plus a static busybox, which is fetched with
+//!   `apt-get download busybox-static` when the machine has none.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), spaces_runtime::Error> {
@@ -58,19 +79,24 @@
 //! ```
 
 pub mod build;
+mod busybox;
 pub mod container;
 pub mod egress;
 pub mod fixtures;
-mod logs;
+mod inventory;
+pub mod logs;
 pub mod names;
+pub mod recent;
+pub mod security;
 mod standby;
 
 /// The Engine API client this backend is built on, re-exported for callers that inspect, stop or
 /// kill containers directly (tests, measurements, operators) without a dependency of their own.
 pub use bollard;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -97,7 +123,9 @@ pub struct DockerConfig {
     /// The bridge network Spaces' containers join (`<prefix>-apps` when `None`); created with
     /// inter-container traffic off when missing.
     pub network: Option<String>,
-    /// The user apps run as (`1000:1000`, as on the Hub); `None` keeps the image's `USER`.
+    /// The user apps run as (`1000:1000`, as on the Hub); `None` keeps the image's `USER`
+    /// unless it is root (then `1000:1000`). A root user here is refused at connect (see
+    /// [`security`]).
     pub user: Option<String>,
     /// How long a stopped app gets between SIGTERM and SIGKILL.
     pub stop_grace: Duration,
@@ -134,14 +162,19 @@ pub struct DockerRuntime {
     prefix: String,
     network: String,
     api_version: String,
-    /// Instances stopped through this runtime (their containers are removed).
-    stopped: Mutex<HashSet<InstanceId>>,
+    /// The last instances stopped through this runtime (their containers are removed).
+    stopped: Mutex<recent::RecentSet<InstanceId>>,
     /// Whether the network is known to exist; held while it is checked and created.
     network_lock: tokio::sync::Mutex<bool>,
-    /// The specs of the instances this runtime started and that still run (for their standby).
+    /// The specs of the instances this runtime started and has not stopped (for their standby):
+    /// one per container on the engine; forgotten at stop, and when the container is found gone.
     running: Mutex<HashMap<InstanceId, InstanceSpec>>,
     /// Each Space's standby container.
     standbys: Mutex<HashMap<SpaceId, standby::Standby>>,
+    /// Moved by every discard of standbys (a standby created meanwhile is not kept).
+    discard_epoch: AtomicU64,
+    /// How many log copies run (see [`DockerRuntime::log_tasks`]).
+    log_tasks: Arc<AtomicUsize>,
 }
 
 impl DockerRuntime {
@@ -154,6 +187,7 @@ impl DockerRuntime {
             backend: BACKEND,
             reason,
         };
+        security::check_config_user(config.user.as_deref())?;
         let timeout = config.request_timeout.as_secs().max(1);
         let docker = match config.endpoint.as_deref() {
             None => Docker::connect_with_defaults(),
@@ -192,12 +226,16 @@ impl DockerRuntime {
             config,
             prefix,
             network,
-            stopped: Mutex::new(HashSet::new()),
+            stopped: Mutex::new(recent::RecentSet::new(recent::STOPPED_REMEMBERED)),
             network_lock: tokio::sync::Mutex::new(false),
             running: Mutex::new(HashMap::new()),
             standbys: Mutex::new(HashMap::new()),
+            discard_epoch: AtomicU64::new(0),
+            log_tasks: Arc::new(AtomicUsize::new(0)),
         };
-        standby::remove_leftovers(&rt).await;
+        // Standbys left by an earlier process: nobody can start them; they only keep secrets.
+        // (Failing to list them is not a reason to refuse the connection.)
+        let _ = standby::remove_on_engine(&rt, None).await;
         Ok(rt)
     }
 
@@ -226,9 +264,28 @@ impl DockerRuntime {
         &self.network
     }
 
-    /// The name of a Space's persistent volume on the engine.
-    pub fn volume_name(&self, space: &SpaceId) -> String {
+    /// The name of a Space's persistent volume on the engine (see [`names`]). Fails only when
+    /// the configured prefix is too long for the Space's id (over Docker's 255 characters).
+    pub fn volume_name(&self, space: &SpaceId) -> Result<String, Error> {
         names::volume_name(&self.prefix, space)
+    }
+
+    /// How many log copies ([`Runtime::logs`]) run now: each ends when its instance stops, its
+    /// log ends or its reader drops the [`LogStream`].
+    pub fn log_tasks(&self) -> usize {
+        self.log_tasks.load(Ordering::SeqCst)
+    }
+
+    /// The `label` filters that select this runtime's namespace: its prefix and its extra labels.
+    fn namespace_filter(&self) -> Vec<String> {
+        let mut labels = vec![format!("{}={}", names::LABEL_MANAGED, self.prefix)];
+        labels.extend(
+            self.config
+                .extra_labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}")),
+        );
+        labels
     }
 
     /// The labels put on everything created for `space` (none of them holds a secret).
@@ -378,19 +435,16 @@ impl Runtime for DockerRuntime {
     }
 
     async fn delete_volume(&self, space: &SpaceId) -> Result<(), Error> {
-        standby::discard_where(self, |s, _| s == space).await;
+        // A standby mounts the volume: it goes first.
+        standby::discard_space(self, space).await?;
         container::delete_volume(self, space).await
     }
 
     async fn running(&self) -> Result<Vec<Instance>, Error> {
-        Err(Error::Unsupported {
-            backend: BACKEND,
-            what: "listing running instances (not built yet)".into(),
-        })
+        inventory::running(self).await
     }
 
     async fn discard_prepared(&self, space: &SpaceId) -> Result<(), Error> {
-        standby::discard_where(self, |s, _| s == space).await;
-        Ok(())
+        standby::discard_space(self, space).await
     }
 }
