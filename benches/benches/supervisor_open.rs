@@ -4,7 +4,12 @@
 //!
 //! `cargo bench -p spaces-benches --bench supervisor_open` (`SPACES_BENCH_SPACES` changes the
 //! count; the store is generated once into a temporary folder).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::float_arithmetic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic
+)]
 
 use std::process::Command;
 use std::sync::Arc;
@@ -77,7 +82,9 @@ fn generate(dir: &std::path::Path, n: usize) {
 /// The baseline: read every row's bytes from the same database, keep nothing.
 fn scan(dir: &std::path::Path) -> usize {
     let conn = rusqlite::Connection::open(dir.join("state/supervisor.sqlite")).unwrap();
-    let mut stmt = conn.prepare("SELECT id, doc FROM spaces ORDER BY id").unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id, doc FROM spaces ORDER BY id")
+        .unwrap();
     let mut rows = stmt.query([]).unwrap();
     let mut bytes = 0;
     while let Some(row) = rows.next().unwrap() {
@@ -92,7 +99,11 @@ fn child(mode: &str, dir: &std::path::Path) -> (f64, f64, String) {
         .arg(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let mut parts = text.split_whitespace();
     let secs: f64 = parts.next().unwrap().parse().unwrap();
@@ -109,7 +120,11 @@ fn main() {
             "open" => format!("{} Spaces", open(&dir).len()),
             _ => format!("{} bytes", scan(&dir)),
         };
-        println!("{:.3} {:.1} {what}", began.elapsed().as_secs_f64(), peak_rss_mib());
+        println!(
+            "{:.3} {:.1} {what}",
+            began.elapsed().as_secs_f64(),
+            peak_rss_mib()
+        );
         return;
     }
     if args.iter().any(|a| a == "--list") {
@@ -144,8 +159,14 @@ fn main() {
     };
     let (o, s) = (median(&mut opens), median(&mut scans));
     println!("supervisor_open ({n} Spaces, median of 3, each in a fresh process)");
-    println!("  Supervisor::open       {:>7.2} s   peak RSS {:>7.1} MiB   ({})", o.0, o.1, o.2);
-    println!("  baseline: row scan    {:>7.2} s   peak RSS {:>7.1} MiB   ({})", s.0, s.1, s.2);
+    println!(
+        "  Supervisor::open       {:>7.2} s   peak RSS {:>7.1} MiB   ({})",
+        o.0, o.1, o.2
+    );
+    println!(
+        "  baseline: row scan    {:>7.2} s   peak RSS {:>7.1} MiB   ({})",
+        s.0, s.1, s.2
+    );
     println!(
         "  open / scan: {:.1}x time; {:.0} bytes of memory per Space held",
         o.0 / s.0,

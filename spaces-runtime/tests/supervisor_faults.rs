@@ -263,7 +263,11 @@ async fn a_visitor_dropped_at_any_point_of_a_wake_strands_nothing() {
         if finished {
             break;
         }
-        polls = if polls < 24 { polls + 1 } else { polls + polls / 4 };
+        polls = if polls < 24 {
+            polls + 1
+        } else {
+            polls + polls / 4
+        };
     }
     println!("a visit dropped at {points} points of a wake: every time the Space reached RUNNING and served");
 }
@@ -277,17 +281,28 @@ async fn a_push_while_the_new_revision_starts_keeps_the_old_one_serving_and_leak
     running_static(&s, &id, "v1").await;
     let old = s.sup.status(&id).unwrap().address.unwrap();
 
-    let held = s.runtime.start_gate.acquire_many(OPEN as u32).await.unwrap();
+    let held = s
+        .runtime
+        .start_gate
+        .acquire_many(OPEN as u32)
+        .await
+        .unwrap();
     let v2 = site(&s.dir, "v2", "v2");
     let push2 = {
         let (sup, id) = (s.sup.clone(), id.clone());
-        tokio::spawn(async move { sup.push(&id, &v2, rev("bbbb"), PushSettings::default()).await })
+        tokio::spawn(async move {
+            sup.push(&id, &v2, rev("bbbb"), PushSettings::default())
+                .await
+        })
     };
     wait_for(&s.sup, &id, |st| *st == Stage::RunningAppStarting).await;
     let v3 = site(&s.dir, "v3", "v3");
     let push3 = {
         let (sup, id) = (s.sup.clone(), id.clone());
-        tokio::spawn(async move { sup.push(&id, &v3, rev("cccc"), PushSettings::default()).await })
+        tokio::spawn(async move {
+            sup.push(&id, &v3, rev("cccc"), PushSettings::default())
+                .await
+        })
     };
     for _ in 0..400 {
         if push3.is_finished() || s.sup.status(&id).unwrap().stage != Stage::RunningAppStarting {
@@ -299,7 +314,11 @@ async fn a_push_while_the_new_revision_starts_keeps_the_old_one_serving_and_leak
         panic!("push 3 ended early: {:?}", push3.await);
     }
     let st = s.sup.status(&id).unwrap();
-    assert_eq!(st.address, Some(old), "visitors must stay on the old instance");
+    assert_eq!(
+        st.address,
+        Some(old),
+        "visitors must stay on the old instance"
+    );
     assert_eq!(page(old).await, "v1");
     drop(held);
     push2.await.unwrap().unwrap();
@@ -308,7 +327,9 @@ async fn a_push_while_the_new_revision_starts_keeps_the_old_one_serving_and_leak
     assert_eq!(page(st.address.unwrap()).await, "v3");
     let running = s.runtime.running().await.unwrap();
     assert_eq!(running.len(), 1, "instances left behind: {running:?}");
-    assert!(http_get(old, "/", Duration::from_millis(300)).await.is_err());
+    assert!(http_get(old, "/", Duration::from_millis(300))
+        .await
+        .is_err());
 }
 
 /// Finding 6: each revision builds from its own files, however quickly pushes follow.
@@ -319,13 +340,19 @@ async fn each_revision_builds_from_its_own_files() {
     s.sup
         .create(id.clone(), Sdk::Static, Visibility::Public)
         .unwrap();
-    let held = s.runtime.build_gate.acquire_many(OPEN as u32).await.unwrap();
+    let held = s
+        .runtime
+        .build_gate
+        .acquire_many(OPEN as u32)
+        .await
+        .unwrap();
     let mut pushes = Vec::new();
     for (r, text) in [("a1a1", "one"), ("b2b2", "two"), ("c3c3", "three")] {
         let files = site(&s.dir, text, text);
         let (sup, space) = (s.sup.clone(), id.clone());
         pushes.push(tokio::spawn(async move {
-            sup.push(&space, &files, rev(r), PushSettings::default()).await
+            sup.push(&space, &files, rev(r), PushSettings::default())
+                .await
         }));
         wait_for(&s.sup, &id, |st| *st == Stage::Building).await;
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -406,7 +433,10 @@ async fn a_failing_sink_loses_no_usage_event() {
             _ => None,
         })
         .collect();
-    assert_eq!(stages, ["NO_APP_FILE", "BUILDING", "APP_STARTING", "RUNNING"]);
+    assert_eq!(
+        stages,
+        ["NO_APP_FILE", "BUILDING", "APP_STARTING", "RUNNING"]
+    );
 }
 
 /// Finding 3: usage ids are never reused, also after a delete and re-create of the same id
@@ -483,7 +513,10 @@ async fn a_gpu_flavor_without_gpus_is_a_runtime_error_and_bills_no_gpu_minute() 
         .invoice("2026-11".parse().unwrap())
         .unwrap();
     assert!(
-        invoice.lines.iter().all(|l| l.minutes == 0 || !l.item.to_string().contains("t4")),
+        invoice
+            .lines
+            .iter()
+            .all(|l| l.minutes == 0 || !l.item.to_string().contains("t4")),
         "{invoice:?}"
     );
 }

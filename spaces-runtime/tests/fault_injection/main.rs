@@ -200,17 +200,23 @@ fn run(backend: Backend) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(match backend {
             Backend::Local { .. } => 320,
-            Backend::Docker { .. } => 160,
+            Backend::Docker { .. } => 110,
         });
     println!("fault injection on {backend:?}: seed {seed}, {steps} steps");
     let dir = tempfile::tempdir().unwrap();
+    // Whatever happens, nothing of this run is left behind on the machine or the engine.
+    let _cleanup = Cleanup(dir.path().to_path_buf(), backend.clone());
     let fixtures = dir.path().join("fixtures");
     model::write_fixtures(&fixtures, &backend);
     let mut rng = Rng(seed);
     let mut model = Model::new(&backend, fixtures);
     let mut at: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
     let mut fig = Figures::default();
-    let kill_every = 5; // about one command in five is killed
+    // About one command in five is killed (one in two on Docker, whose steps are slower).
+    let kill_every = match backend {
+        Backend::Local { .. } => 5,
+        Backend::Docker { .. } => 2,
+    };
 
     let mut proc = reopen(dir.path(), at, &backend, &mut rng, &mut model, &mut fig);
     for _ in 0..steps {
@@ -242,7 +248,6 @@ fn run(backend: Backend) {
     let proc = reopen(dir.path(), at, &backend, &mut rng, &mut model, &mut fig);
     let events = check_ledger(dir.path(), &model, true);
     proc.close();
-    cleanup(dir.path(), &backend);
     assert!(fig.kills >= 50, "only {} kills", fig.kills);
     println!(
         "fault injection on {backend:?}: {} kills survived ({} of them during open), {} steps ({} refused), {} usage events in the ledger, {} Spaces checked, {} serving instances answered over HTTP; invoices from the ledger and from the workload's record agree",
@@ -345,8 +350,8 @@ fn processes_under(root: &Path) -> Vec<u32> {
 /// Containers of this run (running ones, or all with `all`), standbys excluded unless `all`.
 fn containers(prefix: &str, all: bool) -> Vec<String> {
     let mut args = vec!["ps", "-q", "--filter"];
-    let name = format!("name={prefix}-");
-    args.push(&name);
+    let label = format!("label=io.spaces.managed={prefix}");
+    args.push(&label);
     if all {
         args.push("-a");
     } else {
@@ -390,6 +395,14 @@ fn check_ledger(dir: &Path, model: &Model, invoices: bool) -> usize {
     events.len()
 }
 
+struct Cleanup(PathBuf, Backend);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        cleanup(&self.0, &self.1);
+    }
+}
+
 fn cleanup(dir: &Path, backend: &Backend) {
     match backend {
         Backend::Local { .. } => {
@@ -407,7 +420,13 @@ fn cleanup(dir: &Path, backend: &Backend) {
                     .output();
             }
             let out = Command::new("docker")
-                .args(["volume", "ls", "-q", "--filter", &format!("name={prefix}-")])
+                .args([
+                    "volume",
+                    "ls",
+                    "-q",
+                    "--filter",
+                    &format!("label=io.spaces.managed={prefix}"),
+                ])
                 .output()
                 .unwrap();
             for v in String::from_utf8_lossy(&out.stdout).lines() {
@@ -416,15 +435,30 @@ fn cleanup(dir: &Path, backend: &Backend) {
                     .output();
             }
             let out = Command::new("docker")
-                .args(["images", "-q", &format!("{prefix}/*/*")])
+                .args([
+                    "images",
+                    "-q",
+                    "--filter",
+                    &format!("label=io.spaces.managed={prefix}"),
+                ])
                 .output()
                 .unwrap();
             for i in String::from_utf8_lossy(&out.stdout).lines() {
                 let _ = Command::new("docker").args(["rmi", "-f", i]).output();
             }
-            let _ = Command::new("docker")
-                .args(["network", "rm", &format!("{prefix}-apps")])
-                .output();
+            let out = Command::new("docker")
+                .args([
+                    "network",
+                    "ls",
+                    "-q",
+                    "--filter",
+                    &format!("label=io.spaces.managed={prefix}"),
+                ])
+                .output()
+                .unwrap();
+            for n in String::from_utf8_lossy(&out.stdout).lines() {
+                let _ = Command::new("docker").args(["network", "rm", n]).output();
+            }
         }
     }
 }

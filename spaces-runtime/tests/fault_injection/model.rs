@@ -100,13 +100,7 @@ impl Model {
         let mut ids = Vec::new();
         for i in 0..20 {
             let kind = match backend {
-                Backend::Docker { .. } => {
-                    if i % 2 == 0 {
-                        Kind::Docker
-                    } else {
-                        Kind::Static
-                    }
-                }
+                Backend::Docker { .. } => Kind::Docker,
                 Backend::Local { python: true } if i % 4 == 0 => Kind::Python,
                 Backend::Local { .. } => Kind::Static,
             };
