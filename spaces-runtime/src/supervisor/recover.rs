@@ -13,12 +13,12 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
-use spaces_core::{Actor, Catalog, Clock, Effect, Event, Stage, Transition};
+use spaces_core::{Actor, Catalog, Clock, Effect, Event, SpaceId, Stage, Timestamp, Transition};
 
 use super::actions::{bind, Action};
 use super::slot::{Durable, Managed, Slot};
-use super::store::Store;
-use super::{usage_changes, Inner, Supervisor, UsageSink};
+use super::store::{SavedSpace, Store};
+use super::{usage_changes, Inner, Supervisor, UsageChange, UsageSink};
 use crate::runtime::Runtime;
 use crate::Error;
 
@@ -33,18 +33,6 @@ impl Supervisor {
         catalog: Catalog,
         sink: Arc<dyn UsageSink>,
     ) -> Result<Self, Error> {
-        let store = {
-            let dir = state_dir.to_path_buf();
-            tokio::task::spawn_blocking(move || -> Result<_, Error> {
-                let store = Store::open(&dir)?;
-                let saved = store.load_all()?;
-                Ok((store, saved))
-            })
-            .await
-            .map_err(|e| Error::io("opening the state")(std::io::Error::other(e)))?
-        };
-        let (store, saved) = store?;
-
         // Orphans: a fresh supervisor knows no instance; whatever runs was left by a crash.
         let orphans = runtime.running().await?;
         for inst in &orphans {
@@ -53,49 +41,24 @@ impl Supervisor {
         }
 
         let now = clock.now();
-        let mut spaces = BTreeMap::new();
-        let mut lost = Vec::new();
-        let mut usage = Vec::new();
-        let mut pending: Vec<(Arc<Slot>, Vec<Action>)> = Vec::new();
-        for s in saved {
-            let d = Durable::from_saved(s)?;
-            let id = d.space.id().clone();
-            let mut m = Managed::new(d);
-            let stage = m.stage().clone();
-            let transition = if stage.has_instance() {
-                let mut next = m.d.clone();
-                let t = next
-                    .space
-                    .apply(Event::InstanceLost, Actor::Platform, now)?;
-                for c in usage_changes(&m.d.space, &next.space, &t) {
-                    usage.push((now, id.clone(), c));
-                }
-                m.d = next;
-                lost.push(m.d.to_saved());
-                Some(t)
-            } else {
-                let effects = match stage {
-                    Stage::Building => vec![Effect::Build { no_cache: false }],
-                    // The delete's own effects, again: all of them are idempotent.
-                    Stage::Deleting => vec![Effect::DeleteVolume, Effect::Destroy],
-                    _ => Vec::new(),
-                };
-                (!effects.is_empty()).then(|| Transition {
-                    from: stage.clone(),
-                    to: stage,
-                    effects,
-                })
-            };
-            let slot = Arc::new(Slot::new(m));
-            if let Some(t) = transition {
-                let repo = store.repo_dir(&id);
-                let actions = bind(&mut slot.lock(), &t, &catalog, &repo);
-                if !actions.is_empty() {
-                    pending.push((Arc::clone(&slot), actions));
-                }
-            }
-            spaces.insert(id, slot);
-        }
+        let (dir, cat) = (state_dir.to_path_buf(), catalog.clone());
+        let loaded = tokio::task::spawn_blocking(move || -> Result<_, Error> {
+            let store = Store::open(&dir)?;
+            let mut loaded = Loaded::default();
+            store.load_each(|s| loaded.add(s, now, &cat, &store))?;
+            Ok((store, loaded))
+        })
+        .await
+        .map_err(|e| Error::io("opening the state")(std::io::Error::other(e)))?;
+        let (
+            store,
+            Loaded {
+                spaces,
+                lost,
+                usage,
+                pending,
+            },
+        ) = loaded?;
         if !lost.is_empty() || !usage.is_empty() {
             store.put_many(&lost, &usage, true)?;
         }
@@ -116,5 +79,63 @@ impl Supervisor {
             drop(sup.spawn_actions(slot, actions));
         }
         Ok(sup)
+    }
+}
+
+/// What opening finds: the Spaces, those whose instance was lost (saved again with their usage
+/// events), and the work to resume.
+#[derive(Default)]
+struct Loaded {
+    spaces: BTreeMap<SpaceId, Arc<Slot>>,
+    lost: Vec<SavedSpace>,
+    usage: Vec<(Timestamp, SpaceId, UsageChange)>,
+    pending: Vec<(Arc<Slot>, Vec<Action>)>,
+}
+
+impl Loaded {
+    fn add(
+        &mut self,
+        s: SavedSpace,
+        now: Timestamp,
+        catalog: &Catalog,
+        store: &Store,
+    ) -> Result<(), Error> {
+        let d = Durable::from_saved(s)?;
+        let id = d.space.id().clone();
+        let mut m = Managed::new(d);
+        let stage = m.stage().clone();
+        let transition = if stage.has_instance() {
+            let mut next = m.d.clone();
+            let t = next
+                .space
+                .apply(Event::InstanceLost, Actor::Platform, now)?;
+            for c in usage_changes(&m.d.space, &next.space, &t) {
+                self.usage.push((now, id.clone(), c));
+            }
+            m.d = next;
+            self.lost.push(m.d.to_saved());
+            Some(t)
+        } else {
+            let effects = match stage {
+                Stage::Building => vec![Effect::Build { no_cache: false }],
+                // The delete's own effects, again: all of them are idempotent.
+                Stage::Deleting => vec![Effect::DeleteVolume, Effect::Destroy],
+                _ => Vec::new(),
+            };
+            (!effects.is_empty()).then(|| Transition {
+                from: stage.clone(),
+                to: stage,
+                effects,
+            })
+        };
+        let slot = Arc::new(Slot::new(m));
+        if let Some(t) = transition {
+            let actions = bind(&mut slot.lock(), &t, catalog, &store.repo_dir(&id));
+            if !actions.is_empty() {
+                self.pending.push((Arc::clone(&slot), actions));
+            }
+        }
+        self.spaces.insert(id, slot);
+        Ok(())
     }
 }

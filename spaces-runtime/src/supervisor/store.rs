@@ -182,8 +182,12 @@ impl Store {
         self.root.join("repos").join(id.owner()).join(id.name())
     }
 
-    /// Every saved Space, by id.
-    pub(crate) fn load_all(&self) -> Result<Vec<SavedSpace>, Error> {
+    /// Hands every saved Space to `each`, by id, one at a time (a million Spaces are never all
+    /// decoded at once).
+    pub(crate) fn load_each(
+        &self,
+        mut each: impl FnMut(SavedSpace) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let conn = self.conn();
         let mut stmt = conn
             .prepare("SELECT id, doc FROM spaces ORDER BY id")
@@ -191,24 +195,22 @@ impl Store {
         let mut rows = stmt
             .query([])
             .map_err(db_err(&self.path, "listing Spaces"))?;
-        let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(db_err(&self.path, "listing Spaces"))? {
             let id: String = row.get(0).map_err(db_err(&self.path, "reading a Space"))?;
-            let doc: Vec<u8> = match row.get_ref(1) {
+            let doc = match row.get_ref(1) {
                 Ok(v) => v
                     .as_bytes()
-                    .map_err(|e| db_err(&self.path, "reading a Space")(e.into()))?
-                    .to_vec(),
+                    .map_err(|e| db_err(&self.path, "reading a Space")(e.into()))?,
                 Err(e) => return Err(db_err(&self.path, "reading a Space")(e)),
             };
             let saved: SavedSpace =
-                serde_json::from_slice(&doc).map_err(|e| Error::CorruptState {
+                serde_json::from_slice(doc).map_err(|e| Error::CorruptState {
                     path: format!("{} (Space {id})", self.path.display()),
                     reason: e.to_string(),
                 })?;
-            out.push(saved);
+            each(saved)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Writes a Space's row and its usage events in one transaction; returns the events with
