@@ -230,10 +230,8 @@ impl Model {
             let old = self.known.get(&id).cloned();
             let first = old.is_none();
             let old = old.unwrap_or_default();
-            if first || old.storage != t.storage {
-                if !(first && t.storage.is_none()) {
-                    self.line(at, &id, "storage", "tier", t.storage.as_deref());
-                }
+            if (first || old.storage != t.storage) && !(first && t.storage.is_none()) {
+                self.line(at, &id, "storage", "tier", t.storage.as_deref());
             }
             if let Some(hw) = &t.hw {
                 if first || old.hw.as_ref() != Some(hw) {
