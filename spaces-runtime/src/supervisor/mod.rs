@@ -42,28 +42,29 @@
 
 mod actions;
 mod outbox;
+mod push;
 mod recover;
 mod slot;
 mod store;
+mod ticker;
 mod usage;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
 use spaces_core::{
-    Actor, AppPath, Catalog, Clock, DataLossAck, Event, Flavor, RepoCheck, Revision, Sdk, Secret,
-    Space, SpaceId, Stage, StorageTier, Transition, Visibility,
+    Actor, AppPath, Catalog, Clock, DataLossAck, Event, Flavor, Revision, Sdk, Secret, Space,
+    SpaceId, Stage, StorageTier, Transition, Visibility,
 };
 
 use self::actions::{bind, serves, Action};
 use self::slot::{Durable, Managed, Slot};
 use self::store::{Row, Store};
 pub use self::usage::{JsonlFileSink, MemorySink, UsageChange, UsageEvent, UsageSink};
-use crate::runtime::{InstanceState, LogStream, Runtime};
+use crate::runtime::{LogStream, Runtime};
 use crate::Error;
 
 /// What a push carries besides the files.
@@ -228,76 +229,6 @@ impl Supervisor {
         drop(spaces);
         self.deliver_quietly();
         Ok(n)
-    }
-
-    /// Pushes a revision: copies `files` into a folder of its own, builds it and starts it,
-    /// keeping the old version serving while the new one builds and starts. Returns once the
-    /// Space is running, or failed (see `build_error` / `runtime_error`).
-    pub async fn push(
-        &self,
-        id: &SpaceId,
-        files: &Path,
-        revision: Revision,
-        settings: PushSettings,
-    ) -> Result<SpaceStatus, Error> {
-        let slot = self.slot(id)?;
-        let (sdk, current_app_file) = {
-            let m = slot.lock();
-            (m.d.space.sdk(), m.d.app_file.clone())
-        };
-        let app_file = settings.app_file.clone().unwrap_or(current_app_file);
-        let repo = self.inner.store.repo_dir(id);
-        let n = self.inner.pushes.fetch_add(1, Ordering::Relaxed);
-        let folder = format!("{}-{}-{n}", revision.as_str(), unique_suffix());
-        let (from, to) = (files.to_path_buf(), repo.join(&folder));
-        let copy = tokio::task::spawn_blocking(move || copy_tree(&from, &to))
-            .await
-            .map_err(|e| Error::io("copying the pushed files")(std::io::Error::other(e)))?;
-        copy.map_err(Error::io(format!(
-            "copying the pushed files into {}",
-            repo.join(&folder).display()
-        )))?;
-        let target = if sdk == Sdk::Docker {
-            repo.join(&folder).join("Dockerfile")
-        } else {
-            repo.join(&folder).join(app_file.as_path())
-        };
-        let check = if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
-            RepoCheck::Ready
-        } else {
-            RepoCheck::NoAppFile
-        };
-        let committed = self.commit(
-            &slot,
-            Event::Push {
-                revision,
-                repo: check,
-            },
-            Actor::Owner,
-            |_, d| {
-                d.source = Some(folder.clone());
-                d.app_file = app_file;
-                if let Some(p) = settings.app_port {
-                    d.app_port = p;
-                }
-                if let Some(t) = settings.title {
-                    d.space.set_title(t);
-                }
-                true
-            },
-            |_, _| {},
-        );
-        let keep = match &committed {
-            Ok(_) => folder.clone(),
-            Err(_) => slot.lock().d.source.clone().unwrap_or_default(),
-        };
-        // Folders of earlier pushes: a build still reading one is stale already.
-        let _ = tokio::task::spawn_blocking(move || remove_other_folders(&repo, &keep)).await;
-        let (_, actions) = committed?.ok_or_else(|| Error::NotFound {
-            what: format!("Space {id}"),
-        })?;
-        self.run_actions(&slot, actions).await?;
-        Ok(self.status_of(&slot))
     }
 
     /// A visit: wakes a sleeping Space (and waits until it answers), never a paused one.
@@ -471,103 +402,6 @@ impl Supervisor {
         self.inner.runtime.logs(&instance.id, follow).await
     }
 
-    /// Fires what time and the runtime decide: idle timers whose sleep time has passed, and apps
-    /// that exited; retries the delivery of usage events. Each Space is handled on its own: one
-    /// that fails is logged (`tracing`) and the others go on. Call it periodically (see
-    /// [`Supervisor::spawn_ticker`]).
-    pub async fn tick(&self) -> Result<(), Error> {
-        self.deliver_quietly();
-        let slots: Vec<_> = self.spaces().values().cloned().collect();
-        for slot in slots {
-            if let Err(e) = self.tick_one(&slot).await {
-                tracing::warn!(space = %slot.id, error = %e, "tick failed for this Space");
-            }
-        }
-        Ok(())
-    }
-
-    async fn tick_one(&self, slot: &Arc<Slot>) -> Result<(), Error> {
-        let now = self.inner.clock.now();
-        let (stage, serving_instance, sleeps_at) = {
-            let m = slot.lock();
-            (
-                m.stage().clone(),
-                m.serving.clone(),
-                m.d.space.lifecycle().sleeps_at(),
-            )
-        };
-        if !matches!(stage, Stage::Running | Stage::RunningBuilding) {
-            return Ok(());
-        }
-        if let Some(inst) = serving_instance {
-            if let InstanceState::Exited { code, .. } = self.inner.runtime.state(&inst.id).await? {
-                let committed = self.commit(
-                    slot,
-                    Event::AppCrashed { exit_code: code },
-                    Actor::Platform,
-                    |m, d| {
-                        let current = m.serving.as_ref() == Some(&inst);
-                        if current {
-                            d.runtime_error = Some(match code {
-                                Some(c) => format!("the app exited with code {c}"),
-                                None => "the app was killed".into(),
-                            });
-                        }
-                        current
-                    },
-                    |_, _| {},
-                )?;
-                if let Some((_, actions)) = committed {
-                    self.run_actions(slot, actions).await?;
-                }
-                return Ok(());
-            }
-        }
-        if stage == Stage::Running && sleeps_at.is_some_and(|at| at <= now) {
-            if let Ok((_, actions)) = self.apply(slot, Event::IdleTimeout, Actor::Platform) {
-                self.run_actions(slot, actions).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Runs [`Supervisor::tick`] every `every` in a background task until the returned handle is
-    /// aborted.
-    pub fn spawn_ticker(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let sup = self.clone();
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every);
-            loop {
-                interval.tick().await;
-                let _ = sup.tick().await;
-            }
-        })
-    }
-
-    /// Stops every instance without changing any stage: what a supervisor does when it exits.
-    /// The next supervisor over the same state folder finds the Spaces asleep.
-    pub async fn shutdown(&self) -> Result<(), Error> {
-        let slots: Vec<_> = self.spaces().values().cloned().collect();
-        let mut first = Ok(());
-        for slot in slots {
-            let instances = {
-                let mut m = slot.lock();
-                m.start_gen += 1;
-                m.build_gen += 1;
-                m.take_instances()
-            };
-            for inst in instances {
-                if let Err(e) = self.inner.runtime.stop(&inst.id).await {
-                    if first.is_ok() {
-                        first = Err(e);
-                    }
-                }
-            }
-        }
-        self.deliver_quietly();
-        first
-    }
-
     async fn owner_event(&self, id: &SpaceId, event: Event) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;
         let (_, actions) = self.apply(&slot, event, Actor::Owner)?;
@@ -728,44 +562,4 @@ fn serving(m: &Managed) -> Option<SocketAddr> {
     } else {
         None
     }
-}
-
-/// A suffix that keeps push folders apart across supervisor restarts.
-fn unique_suffix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
-}
-
-/// Removes every folder below `repo` except `keep`.
-fn remove_other_folders(repo: &Path, keep: &str) {
-    let Ok(entries) = std::fs::read_dir(repo) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name() != keep {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Copies a folder tree (skipping `.git` and symbolic links).
-fn copy_tree(from: &Path, to: &PathBuf) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        if entry.file_name() == ".git" {
-            continue;
-        }
-        let kind = entry.file_type()?;
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }

@@ -232,7 +232,7 @@ impl Store {
         let tx = conn
             .transaction()
             .map_err(db_err(&self.path, "committing a change"))?;
-        let mut events = Vec::with_capacity(usage.len());
+        let mut events = Vec::new();
         let result = (|| -> rusqlite::Result<()> {
             match (&row, &doc) {
                 (Row::Put(s), Some(doc)) => {
@@ -246,33 +246,7 @@ impl Store {
                 }
                 (Row::Put(_), None) => {}
             }
-            if !usage.is_empty() {
-                let seq: String =
-                    tx.query_row("SELECT value FROM meta WHERE key='usage_seq'", [], |r| {
-                        r.get(0)
-                    })?;
-                let mut n: u64 = seq.parse().unwrap_or(0);
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO outbox (id, at, space, kind, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for (at, space, change) in usage {
-                    n += 1;
-                    let id = format!("{space}#{}.{n}", self.tag);
-                    let (kind, value) = change_columns(change);
-                    insert.execute(params![id, at.to_string(), space.as_str(), kind, value])?;
-                    events.push(UsageEvent {
-                        at: *at,
-                        space: space.clone(),
-                        change: change.clone(),
-                        id: id.into(),
-                    });
-                }
-                drop(insert);
-                tx.execute(
-                    "UPDATE meta SET value = ?1 WHERE key='usage_seq'",
-                    params![n.to_string()],
-                )?;
-            }
+            events = append_usage(&tx, &self.tag, usage)?;
             Ok(())
         })();
         match result {
@@ -321,32 +295,7 @@ impl Store {
                     })?;
                 }
             }
-            let seq: String = tx
-                .query_row("SELECT value FROM meta WHERE key='usage_seq'", [], |r| {
-                    r.get(0)
-                })
-                .map_err(db_err(&self.path, "writing Spaces"))?;
-            let mut n: u64 = seq.parse().unwrap_or(0);
-            {
-                let mut insert = tx
-                    .prepare_cached(
-                        "INSERT INTO outbox (id, at, space, kind, value) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )
-                    .map_err(db_err(&self.path, "writing Spaces"))?;
-                for (at, space, change) in usage {
-                    n += 1;
-                    let id = format!("{space}#{}.{n}", self.tag);
-                    let (kind, value) = change_columns(change);
-                    insert
-                        .execute(params![id, at.to_string(), space.as_str(), kind, value])
-                        .map_err(db_err(&self.path, "writing Spaces"))?;
-                }
-            }
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key='usage_seq'",
-                params![n.to_string()],
-            )
-            .map_err(db_err(&self.path, "writing Spaces"))?;
+            append_usage(&tx, &self.tag, usage).map_err(db_err(&self.path, "writing Spaces"))?;
             Ok(())
         })();
         match result {
@@ -404,7 +353,7 @@ impl Store {
                     at,
                     space,
                     change,
-                    id: id.into(),
+                    id: Some(id),
                 },
             ));
         }
@@ -426,6 +375,46 @@ impl Store {
             .map(|n| n.max(0) as u64)
             .map_err(db_err(&self.path, "counting the outbox"))
     }
+}
+
+/// Appends usage events to the outbox inside `tx`, numbered on from the store's counter (which
+/// moves on in the same transaction: a number is never handed out twice).
+fn append_usage(
+    tx: &rusqlite::Transaction<'_>,
+    tag: &str,
+    usage: &[(Timestamp, SpaceId, UsageChange)],
+) -> rusqlite::Result<Vec<UsageEvent>> {
+    if usage.is_empty() {
+        return Ok(Vec::new());
+    }
+    let seq: String = tx.query_row("SELECT value FROM meta WHERE key='usage_seq'", [], |r| {
+        r.get(0)
+    })?;
+    let mut n: u64 = seq.parse().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    let mut events = Vec::with_capacity(usage.len());
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO outbox (id, at, space, kind, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (at, space, change) in usage {
+        n += 1;
+        let id = format!("{space}#{tag}.{n}");
+        let (kind, value) = change_columns(change);
+        insert.execute(params![id, at.to_string(), space.as_str(), kind, value])?;
+        events.push(UsageEvent {
+            at: *at,
+            space: space.clone(),
+            change: change.clone(),
+            id: Some(id),
+        });
+    }
+    drop(insert);
+    tx.execute(
+        "UPDATE meta SET value = ?1 WHERE key='usage_seq'",
+        params![n.to_string()],
+    )?;
+    Ok(events)
 }
 
 fn change_columns(change: &UsageChange) -> (&'static str, Option<String>) {

@@ -1,0 +1,123 @@
+//! A push: the revision's files are copied into a folder of their own (so each revision builds
+//! from its own files, however quickly pushes follow), then the push event is committed and its
+//! build and start run.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use spaces_core::{Actor, Event, RepoCheck, Revision, Sdk, SpaceId};
+
+use super::{PushSettings, SpaceStatus, Supervisor};
+use crate::Error;
+
+impl Supervisor {
+    /// Pushes a revision: copies `files` into a folder of its own, builds it and starts it,
+    /// keeping the old version serving while the new one builds and starts. Returns once the
+    /// Space is running, or failed (see `build_error` / `runtime_error`).
+    pub async fn push(
+        &self,
+        id: &SpaceId,
+        files: &Path,
+        revision: Revision,
+        settings: PushSettings,
+    ) -> Result<SpaceStatus, Error> {
+        let slot = self.slot(id)?;
+        let (sdk, current_app_file) = {
+            let m = slot.lock();
+            (m.d.space.sdk(), m.d.app_file.clone())
+        };
+        let app_file = settings.app_file.clone().unwrap_or(current_app_file);
+        let repo = self.inner.store.repo_dir(id);
+        let n = self.inner.pushes.fetch_add(1, Ordering::Relaxed);
+        let folder = format!("{}-{}-{n}", revision.as_str(), unique_suffix());
+        let (from, to) = (files.to_path_buf(), repo.join(&folder));
+        let copy = tokio::task::spawn_blocking(move || copy_tree(&from, &to))
+            .await
+            .map_err(|e| Error::io("copying the pushed files")(std::io::Error::other(e)))?;
+        copy.map_err(Error::io(format!(
+            "copying the pushed files into {}",
+            repo.join(&folder).display()
+        )))?;
+        let target = if sdk == Sdk::Docker {
+            repo.join(&folder).join("Dockerfile")
+        } else {
+            repo.join(&folder).join(app_file.as_path())
+        };
+        let check = if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
+            RepoCheck::Ready
+        } else {
+            RepoCheck::NoAppFile
+        };
+        let committed = self.commit(
+            &slot,
+            Event::Push {
+                revision,
+                repo: check,
+            },
+            Actor::Owner,
+            |_, d| {
+                d.source = Some(folder.clone());
+                d.app_file = app_file;
+                if let Some(p) = settings.app_port {
+                    d.app_port = p;
+                }
+                if let Some(t) = settings.title {
+                    d.space.set_title(t);
+                }
+                true
+            },
+            |_, _| {},
+        );
+        let keep = match &committed {
+            Ok(_) => folder.clone(),
+            Err(_) => slot.lock().d.source.clone().unwrap_or_default(),
+        };
+        // Folders of earlier pushes: a build still reading one is stale already.
+        let _ = tokio::task::spawn_blocking(move || remove_other_folders(&repo, &keep)).await;
+        let (_, actions) = committed?.ok_or_else(|| Error::NotFound {
+            what: format!("Space {id}"),
+        })?;
+        self.run_actions(&slot, actions).await?;
+        Ok(self.status_of(&slot))
+    }
+}
+
+/// A suffix that keeps push folders apart across supervisor restarts.
+fn unique_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}{:x}", std::process::id(), nanos & 0xffff_ffff_ffff)
+}
+
+/// Removes every folder below `repo` except `keep`.
+fn remove_other_folders(repo: &Path, keep: &str) {
+    let Ok(entries) = std::fs::read_dir(repo) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name() != keep {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Copies a folder tree (skipping `.git` and symbolic links).
+fn copy_tree(from: &Path, to: &PathBuf) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_name() == ".git" {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
