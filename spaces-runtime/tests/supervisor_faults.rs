@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use spaces_core::{
-    Catalog, ManualClock, Revision, Sdk, Secret, SpaceId, Stage, Timestamp, Visibility,
+    Catalog, Clock as _, ManualClock, Revision, Sdk, Secret, SpaceId, Stage, Timestamp, Visibility,
 };
 use spaces_runtime::supervisor::{MemorySink, PushSettings, Supervisor, UsageEvent, UsageSink};
 use spaces_runtime::{
@@ -41,6 +41,8 @@ struct Faulty {
     failing_state: Mutex<Option<SpaceId>>,
     /// Spaces whose prepared instances were discarded.
     discarded: Mutex<Vec<SpaceId>>,
+    /// The next build panics (a bug in a backend).
+    panic_next_build: std::sync::atomic::AtomicBool,
 }
 
 const OPEN: usize = 1 << 20;
@@ -55,6 +57,7 @@ impl Faulty {
             failing_stops: AtomicUsize::new(0),
             failing_state: Mutex::new(None),
             discarded: Mutex::new(Vec::new()),
+            panic_next_build: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -66,6 +69,9 @@ impl Runtime for Faulty {
     }
     async fn build(&self, request: BuildRequest) -> Result<BuildOutput, Error> {
         drop(self.build_gate.acquire().await.unwrap());
+        if self.panic_next_build.swap(false, Ordering::SeqCst) {
+            panic!("a backend bug, on purpose");
+        }
         let page = std::fs::read_to_string(request.source.join("index.html")).unwrap_or_default();
         self.built
             .lock()
@@ -553,4 +559,154 @@ async fn secrets_at_rest_are_private_and_never_kept_in_prepared_instances() {
     }
     let debug = format!("{:?}", s.sup);
     assert!(!debug.contains("s3cr3t-value"));
+}
+
+/// Review: a supervisor that exits cleanly bills nothing for the time until the next one opens.
+#[tokio::test]
+async fn a_clean_shutdown_bills_no_downtime() {
+    let s = setup().await;
+    let id: SpaceId = "alice/overnight".parse().unwrap();
+    running_static(&s, &id, "night").await;
+    s.sup.shutdown().await.unwrap();
+    let at_shutdown = s.clock.now();
+    s.clock.advance(Duration::from_secs(8 * 3600));
+    let sup2 = Supervisor::open(
+        &s.dir.path().join("state"),
+        s.runtime.clone(),
+        s.clock.clone(),
+        Catalog::seed(),
+        s.sink.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sup2.status(&id).unwrap().stage, Stage::Sleeping);
+    let events = s.sink.inner.events();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.at, &last.change),
+        (
+            at_shutdown,
+            &spaces_core::UsageChange::Stage(Stage::Sleeping)
+        ),
+        "the Space sleeps from the shutdown on, not from the next open"
+    );
+}
+
+/// Review: a stop that fails is tried again by `tick`; no instance keeps running unknown.
+#[tokio::test]
+async fn a_failed_stop_is_retried_until_the_instance_is_gone() {
+    let s = setup().await;
+    let id: SpaceId = "alice/stubborn".parse().unwrap();
+    running_static(&s, &id, "stubborn").await;
+    s.runtime.failing_stops.store(1, Ordering::SeqCst);
+    s.clock.advance(Duration::from_secs(48 * 3600));
+    s.sup.tick().await.unwrap();
+    assert_eq!(s.sup.status(&id).unwrap().stage, Stage::Sleeping);
+    assert_eq!(
+        s.runtime.running().await.unwrap().len(),
+        1,
+        "the stop failed"
+    );
+    s.sup.tick().await.unwrap();
+    assert!(s.runtime.running().await.unwrap().is_empty());
+}
+
+/// Review: a Space whose work ended early (a panicking task) is resumed by `tick`.
+#[tokio::test]
+async fn a_space_left_building_by_a_panicking_task_is_resumed_by_tick() {
+    let s = setup().await;
+    let id: SpaceId = "alice/phoenix".parse().unwrap();
+    s.sup
+        .create(id.clone(), Sdk::Static, Visibility::Public)
+        .unwrap();
+    let files = site(&s.dir, "phoenix", "risen");
+    s.runtime.panic_next_build.store(true, Ordering::SeqCst);
+    let pushed = s
+        .sup
+        .push(&id, &files, rev("f1f1"), PushSettings::default())
+        .await;
+    assert!(pushed.is_err(), "the build task panicked");
+    assert_eq!(s.sup.status(&id).unwrap().stage, Stage::Building);
+    s.sup.tick().await.unwrap();
+    let stage = wait_for(&s.sup, &id, |st| *st == Stage::Running).await;
+    assert_eq!(stage, Stage::Running);
+    assert_eq!(
+        page(s.sup.status(&id).unwrap().address.unwrap()).await,
+        "risen"
+    );
+}
+
+/// Review: a push dropped at any point strands nothing: once committed, its build runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_dropped_at_any_point_strands_nothing() {
+    let s = setup().await;
+    let id: SpaceId = "alice/dropped".parse().unwrap();
+    running_static(&s, &id, "v0").await;
+    let mut polls = 0_usize;
+    let mut rounds = 0;
+    loop {
+        let text = format!("v{}", rounds + 1);
+        let files = site(&s.dir, &text, &text);
+        let revision = rev(&format!("{:04x}", 0xa000 + rounds));
+        let before = s.sup.status(&id).unwrap().revision;
+        let mut push = Box::pin(s.sup.push(&id, &files, revision, PushSettings::default()));
+        let mut finished = false;
+        for _ in 0..polls {
+            let ready =
+                std::future::poll_fn(|cx| Poll::Ready(push.as_mut().poll(cx).is_ready())).await;
+            if ready {
+                finished = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(push);
+        let stage = wait_for(&s.sup, &id, |st| {
+            matches!(st, Stage::Running | Stage::BuildError | Stage::RuntimeError)
+        })
+        .await;
+        assert_eq!(stage, Stage::Running, "after {polls} polls");
+        let st = s.sup.status(&id).unwrap();
+        let expected = if st.revision == before {
+            format!("v{rounds}")
+        } else {
+            text
+        };
+        if rounds > 0 || st.revision != before {
+            assert_eq!(
+                page(st.address.unwrap()).await,
+                expected,
+                "after {polls} polls"
+            );
+        }
+        assert_eq!(s.runtime.running().await.unwrap().len(), 1);
+        if st.revision != before {
+            rounds += 1;
+        }
+        if finished {
+            break;
+        }
+        polls = if polls < 24 {
+            polls + 1
+        } else {
+            polls + polls / 4
+        };
+    }
+    println!("a push dropped at {polls} polls and before: nothing stranded");
+}
+
+/// Review: a Space's usage events never go back in time, even when the clock does.
+#[tokio::test]
+async fn usage_events_of_a_space_never_go_back_in_time() {
+    let s = setup().await;
+    let id: SpaceId = "alice/timely".parse().unwrap();
+    running_static(&s, &id, "t0").await;
+    s.clock.set("2026-11-01T00:00:00Z".parse().unwrap()); // a day before
+    let files = site(&s.dir, "t1", "t1");
+    s.sup
+        .push(&id, &files, rev("b0b0"), PushSettings::default())
+        .await
+        .unwrap();
+    let events = s.sink.inner.events();
+    assert!(events.windows(2).all(|w| w[0].at <= w[1].at), "{events:?}");
 }

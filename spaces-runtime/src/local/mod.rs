@@ -484,9 +484,16 @@ impl Runtime for LocalRuntime {
                     address: record.address,
                 });
             } else if !app_alive && !owner_alive {
+                if record.app.is_none() {
+                    // Killed between the spawn and the record: find the app by its folder.
+                    let _ = process::terminate_working_in(&self.records.folder(&record.id)).await;
+                }
                 stale.push(id);
             }
             // Otherwise it belongs to another live process, which cleans up after it.
+        }
+        for dir in &scan.unrecorded {
+            let _ = process::terminate_working_in(dir).await;
         }
         let records = self.records.clone();
         let unrecorded = scan.unrecorded;

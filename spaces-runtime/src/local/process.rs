@@ -15,6 +15,7 @@
 //! `kill(pid, 0)`.
 
 use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -206,6 +207,32 @@ pub(crate) async fn terminate_recorded(app: ProcessRef, pgid: i32) -> io::Result
     } else {
         Ok(())
     }
+}
+
+/// Stops the apps working in `dir`, an instance folder whose record names no app: the process
+/// that started them was killed between the spawn and the record. They are found by their working
+/// folder, and each one's whole group is stopped (an app leads its own group).
+pub(crate) async fn terminate_working_in(dir: &Path) -> io::Result<()> {
+    let own = rustix::process::getpgrp().as_raw_nonzero().get();
+    let mut groups: Vec<i32> = match std::fs::read_dir("/proc") {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+            })
+            .filter_map(read_stat)
+            .filter(|s| s.is_live() && s.pgrp > 1 && s.pgrp != own)
+            .map(|s| s.pgrp)
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    groups.sort_unstable();
+    groups.dedup();
+    for pgid in groups {
+        terminate_group(pgid).await?;
+    }
+    Ok(())
 }
 
 /// An app this process started: the leader of its own process group, never reaped before its

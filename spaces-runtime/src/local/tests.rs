@@ -309,3 +309,46 @@ async fn stale_records_are_cleaned_and_live_owners_are_left_alone() {
     child.kill().unwrap();
     let _ = child.wait();
 }
+
+/// Killed between the spawn and the record that names the app: the app is found by its working
+/// folder, and stopped with its group.
+#[tokio::test]
+async fn an_app_spawned_but_never_recorded_is_found_by_its_folder_and_stopped() {
+    use std::os::unix::process::CommandExt;
+    let (root, rt) = runtime();
+    let id = records::new_id();
+    let folder = rt.records.folder(&id);
+    std::fs::create_dir(&folder).unwrap();
+    rt.records
+        .write(&Record {
+            id: id.clone(),
+            space: "alice/app".parse().unwrap(),
+            address: "127.0.0.1:9".parse().unwrap(),
+            owner: dead_process(),
+            app: None,
+        })
+        .unwrap();
+    let mut child = std::process::Command::new("sleep")
+        .arg("300")
+        .current_dir(&folder)
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let pid = i32::try_from(child.id()).unwrap();
+    assert!(rt.running().await.unwrap().is_empty());
+    let mut exited = None;
+    for _ in 0..100 {
+        exited = child.try_wait().unwrap();
+        if exited.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if exited.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the unrecorded app still runs");
+    }
+    assert!(gone(pid));
+    assert!(entries(&root.path().join("instances")).is_empty());
+}

@@ -192,14 +192,18 @@ impl Supervisor {
             .map_err(|e| Error::io("running a Space's effects")(std::io::Error::other(e)))?
     }
 
-    /// Runs actions in a task the supervisor owns.
+    /// Runs actions, counted in the Space's `busy` when they were committed, in a task the
+    /// supervisor owns; the count goes down when the task ends, however it ends.
     pub(crate) fn spawn_actions(
         &self,
         slot: Arc<Slot>,
         actions: Vec<Action>,
     ) -> tokio::task::JoinHandle<Result<(), Error>> {
         let sup = self.clone();
-        tokio::spawn(async move { sup.execute(&slot, actions).await })
+        tokio::spawn(async move {
+            let _done = Uncount(Arc::clone(&slot));
+            sup.execute(&slot, actions).await
+        })
     }
 
     /// Carries out actions in order, feeding the runtime's results back as events (whose actions
@@ -210,6 +214,10 @@ impl Supervisor {
         while let Some(action) = queue.pop_front() {
             match self.perform(slot, action).await {
                 Ok(follow_up) => {
+                    if !follow_up.is_empty() {
+                        // Counted by their commit; this task, counted itself, runs them.
+                        uncount(slot);
+                    }
                     for a in follow_up.into_iter().rev() {
                         queue.push_front(a);
                     }
@@ -231,8 +239,7 @@ impl Supervisor {
             Action::Stop(instances) => {
                 let mut first = Ok(());
                 for inst in instances {
-                    if let Err(e) = rt.stop(&inst.id).await {
-                        tracing::warn!(space = %slot.id, instance = %inst.id, error = %e, "stopping an instance failed");
+                    if let Err(e) = self.stop_or_retry_later(inst).await {
                         if first.is_ok() {
                             first = Err(e);
                         }
@@ -241,7 +248,12 @@ impl Supervisor {
                 first.map(|()| Vec::new())
             }
             Action::RemoveImages(images) => {
+                let current = slot.lock().d.image.as_ref().map(|i| i.reference.clone());
                 for image in images {
+                    if current.as_ref() == Some(&image.reference) {
+                        // The same revision built again: its image is the current one.
+                        continue;
+                    }
                     if let Err(e) = rt.remove_image(&image).await {
                         tracing::warn!(space = %slot.id, image = %image.reference, error = %e, "removing an image failed");
                     }
@@ -327,6 +339,7 @@ impl Supervisor {
         timeout: Duration,
     ) -> Result<Vec<Action>, Error> {
         let rt = &self.inner.runtime;
+        let had_volume = spec.as_ref().is_ok_and(|s| s.volume.is_some());
         let started = match spec {
             Ok(spec) => rt.start(spec).await,
             Err(what) => Err(Error::NotFound { what }),
@@ -363,7 +376,19 @@ impl Supervisor {
             current
         };
         if !current {
-            rt.stop(&instance.id).await?;
+            self.stop_or_retry_later(instance).await?;
+            if had_volume {
+                // A delete of the storage (or of the Space) overtook this start, which may have
+                // made the volume again: delete it again unless the Space holds storage now.
+                let holds = self
+                    .slot(&slot.id)
+                    .ok()
+                    .and_then(|s| s.lock().d.space.lifecycle().storage())
+                    .is_some();
+                if !holds {
+                    rt.delete_volume(&slot.id).await?;
+                }
+            }
             return Ok(Vec::new());
         }
         let health = wait_healthy(rt.as_ref(), &instance, timeout).await;
@@ -420,5 +445,39 @@ impl Supervisor {
         let repo = self.inner.store.repo_dir(&slot.id);
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(repo)).await;
         self.finish_delete(slot)
+    }
+}
+
+/// Takes one off a Space's count of batches in flight.
+pub(crate) fn uncount(slot: &Slot) {
+    let mut m = slot.lock();
+    m.busy = m.busy.saturating_sub(1);
+}
+
+/// Uncounts a batch when the task running it ends (also by a panic).
+struct Uncount(Arc<Slot>);
+
+impl Drop for Uncount {
+    fn drop(&mut self) {
+        uncount(&self.0);
+    }
+}
+
+impl Supervisor {
+    /// Stops an instance; one whose stop fails is kept and tried again by `tick`, so that no
+    /// instance runs unknown.
+    pub(crate) async fn stop_or_retry_later(&self, inst: Instance) -> Result<(), Error> {
+        match self.inner.runtime.stop(&inst.id).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(space = %inst.space, instance = %inst.id, error = %e, "stopping an instance failed; tick tries again");
+                self.inner
+                    .failed_stops
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(inst);
+                Err(e)
+            }
+        }
     }
 }

@@ -126,6 +126,8 @@ struct Inner {
     delivering: Mutex<()>,
     /// Makes each push's folder name unique.
     pushes: AtomicU64,
+    /// Instances whose stop failed, tried again by `tick`.
+    failed_stops: Mutex<Vec<crate::runtime::Instance>>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -333,8 +335,7 @@ impl Supervisor {
                 .set_secret(name, value, None, now)
                 .map_err(Error::from)
         })?;
-        let slot = self.slot(id)?;
-        self.run_actions(&slot, vec![Action::DiscardPrepared]).await
+        self.discard_prepared(id).await
     }
 
     /// Removes a secret (true when there was one); it is gone from the app at its next start.
@@ -344,10 +345,15 @@ impl Supervisor {
             removed = d.space.remove_secret(name);
             Ok(())
         })?;
-        let slot = self.slot(id)?;
-        self.run_actions(&slot, vec![Action::DiscardPrepared])
-            .await?;
+        self.discard_prepared(id).await?;
         Ok(removed)
+    }
+
+    /// Drops what the runtime prepared for the Space's next start (it holds the old secrets).
+    async fn discard_prepared(&self, id: &SpaceId) -> Result<(), Error> {
+        let slot = self.slot(id)?;
+        slot.lock().busy += 1;
+        self.run_actions(&slot, vec![Action::DiscardPrepared]).await
     }
 
     /// Sets a variable; it reaches the app at its next start.
@@ -447,7 +453,6 @@ impl Supervisor {
         edit: impl FnOnce(&Managed, &mut Durable) -> bool,
         after: impl FnOnce(&mut Managed, Durable),
     ) -> Result<Option<Committed>, Error> {
-        let now = self.inner.clock.now();
         let is_visit = matches!(event, Event::Visit);
         let mut m = slot.lock();
         if m.gone {
@@ -455,6 +460,13 @@ impl Supervisor {
                 what: format!("Space {} (deleted)", slot.id),
             });
         }
+        // Read under the lock, and never before the Space's last change: a Space's usage events
+        // are in the order of its transitions even when commits race or the clock steps back.
+        let now = self
+            .inner
+            .clock
+            .now()
+            .max(m.d.space.lifecycle().stage_since());
         let mut d = m.d.clone();
         if !edit(&m, &mut d) {
             return Ok(None);
@@ -473,6 +485,10 @@ impl Supervisor {
         after(&mut m, old);
         let repo = self.inner.store.repo_dir(&slot.id);
         let actions = bind(&mut m, &t, &self.inner.catalog, &repo);
+        if !actions.is_empty() {
+            // Counted until a task has run them (see `Managed::busy`).
+            m.busy += 1;
+        }
         drop(m);
         if !pure_visit {
             self.deliver_quietly();

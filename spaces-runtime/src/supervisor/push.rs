@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use spaces_core::{Actor, Event, RepoCheck, Revision, Sdk, SpaceId};
 
@@ -22,6 +23,8 @@ impl Supervisor {
         settings: PushSettings,
     ) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;
+        // One push of this Space at a time, from the copy to the clean-up.
+        let _turn = slot.pushing.lock().await;
         let (sdk, current_app_file) = {
             let m = slot.lock();
             (m.d.space.sdk(), m.d.app_file.clone())
@@ -68,16 +71,27 @@ impl Supervisor {
             },
             |_, _| {},
         );
-        let keep = match &committed {
-            Ok(_) => folder.clone(),
-            Err(_) => slot.lock().d.source.clone().unwrap_or_default(),
+        // The build starts now, in the supervisor's own task: a caller dropped from here on
+        // strands nothing.
+        let committed = committed.and_then(|c| {
+            c.ok_or_else(|| Error::NotFound {
+                what: format!("Space {id}"),
+            })
+        });
+        let work = match committed {
+            Ok((_, actions)) if !actions.is_empty() => {
+                Ok(Some(self.spawn_actions(Arc::clone(&slot), actions)))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(e),
         };
+        let keep = slot.lock().d.source.clone().unwrap_or_default();
         // Folders of earlier pushes: a build still reading one is stale already.
         let _ = tokio::task::spawn_blocking(move || remove_other_folders(&repo, &keep)).await;
-        let (_, actions) = committed?.ok_or_else(|| Error::NotFound {
-            what: format!("Space {id}"),
-        })?;
-        self.run_actions(&slot, actions).await?;
+        if let Some(work) = work? {
+            work.await
+                .map_err(|e| Error::io("running a Space's effects")(std::io::Error::other(e)))??;
+        }
         Ok(self.status_of(&slot))
     }
 }

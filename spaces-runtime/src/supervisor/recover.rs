@@ -72,6 +72,7 @@ impl Supervisor {
                 spaces: Mutex::new(spaces),
                 delivering: Mutex::new(()),
                 pushes: AtomicU64::new(0),
+                failed_stops: Mutex::new(Vec::new()),
             }),
         };
         sup.deliver_quietly();
@@ -116,26 +117,36 @@ impl Loaded {
             self.lost.push(m.d.to_saved());
             Some(t)
         } else {
-            let effects = match stage {
-                Stage::Building => vec![Effect::Build { no_cache: false }],
-                // The delete's own effects, again: all of them are idempotent.
-                Stage::Deleting => vec![Effect::DeleteVolume, Effect::Destroy],
-                _ => Vec::new(),
-            };
-            (!effects.is_empty()).then(|| Transition {
-                from: stage.clone(),
-                to: stage,
-                effects,
-            })
+            resumption(&stage)
         };
         let slot = Arc::new(Slot::new(m));
         if let Some(t) = transition {
-            let actions = bind(&mut slot.lock(), &t, catalog, &store.repo_dir(&id));
+            let mut m = slot.lock();
+            let actions = bind(&mut m, &t, catalog, &store.repo_dir(&id));
             if !actions.is_empty() {
+                m.busy += 1;
+                drop(m);
                 self.pending.push((Arc::clone(&slot), actions));
             }
         }
         self.spaces.insert(id, slot);
         Ok(())
     }
+}
+
+/// The work that takes a Space out of a stage it was left in with nothing in flight (after a
+/// restart, or a task that ended early): build again, finish the delete. `None`: nothing to
+/// resume (a starting stage is `InstanceLost` instead).
+pub(crate) fn resumption(stage: &Stage) -> Option<Transition> {
+    let effects = match stage {
+        Stage::Building => vec![Effect::Build { no_cache: false }],
+        // The delete's own effects, again: all of them are idempotent.
+        Stage::Deleting => vec![Effect::DeleteVolume, Effect::Destroy],
+        _ => return None,
+    };
+    Some(Transition {
+        from: stage.clone(),
+        to: stage.clone(),
+        effects,
+    })
 }

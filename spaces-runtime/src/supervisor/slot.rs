@@ -108,6 +108,10 @@ pub(crate) struct Managed {
     pub(crate) start_gen: u64,
     /// Deleted: every later operation answers not found.
     pub(crate) gone: bool,
+    /// Batches of committed actions not yet carried out (counted at commit, under this lock, and
+    /// uncounted when the task that ran them ends, even by a panic). A Space in a building,
+    /// starting or deleting stage with nothing in flight is stuck; `tick` resumes it.
+    pub(crate) busy: usize,
 }
 
 impl std::fmt::Debug for Managed {
@@ -120,6 +124,7 @@ impl std::fmt::Debug for Managed {
             .field("build_gen", &self.build_gen)
             .field("start_gen", &self.start_gen)
             .field("gone", &self.gone)
+            .field("busy", &self.busy)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +140,7 @@ impl Managed {
             build_gen: 0,
             start_gen: 0,
             gone: false,
+            busy: 0,
         }
     }
 
@@ -161,6 +167,9 @@ impl Managed {
 pub(crate) struct Slot {
     pub(crate) id: SpaceId,
     state: Mutex<Managed>,
+    /// Pushes of this Space, one at a time from copy to commit (so one push's clean-up never
+    /// removes the files another is about to commit).
+    pub(crate) pushing: tokio::sync::Mutex<()>,
 }
 
 impl Slot {
@@ -168,6 +177,7 @@ impl Slot {
         Self {
             id: m.d.space.id().clone(),
             state: Mutex::new(m),
+            pushing: tokio::sync::Mutex::new(()),
         }
     }
 

@@ -313,11 +313,34 @@ fn check_instances(dir: &Path, backend: &Backend, spaces: &Value) {
                 .filter(|s| s["python"] == json!(true) && !s["address"].is_null())
                 .count();
             let procs = processes_under(&dir.join("rt"));
-            assert_eq!(
-                procs.len(),
-                python_serving,
-                "app processes {procs:?} for {python_serving} serving Python Spaces"
-            );
+            if procs.len() != python_serving {
+                let describe: Vec<String> = procs
+                    .iter()
+                    .map(|p| {
+                        let cwd = std::fs::read_link(format!("/proc/{p}/cwd")).unwrap_or_default();
+                        let stat =
+                            std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+                        format!(
+                            "{p} in {} ({})",
+                            cwd.display(),
+                            stat.split_whitespace()
+                                .take(8)
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        )
+                    })
+                    .collect();
+                let records: Vec<String> = std::fs::read_dir(dir.join("rt/instances"))
+                    .map(|d| {
+                        d.flatten()
+                            .map(|e| e.file_name().to_string_lossy().into_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                panic!(
+                    "app processes {describe:?} for {python_serving} serving Python Spaces; instance records and folders: {records:?}"
+                );
+            }
         }
         Backend::Docker { prefix } => {
             let running = containers(prefix, false);
