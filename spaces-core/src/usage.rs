@@ -59,7 +59,7 @@ pub struct UsageEvent {
     pub space: SpaceId,
     /// What changes.
     pub change: UsageChange,
-    /// The event id (the runtime writes `owner/name#epoch.seq`). A second event with an id
+    /// The event id (the runtime writes `owner/name#<store>.<n>`, never reused). A second event with an id
     /// already seen is a duplicate and is ignored by billing.
     pub id: Option<String>,
 }

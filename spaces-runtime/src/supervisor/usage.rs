@@ -11,12 +11,17 @@ use crate::Error;
 
 /// The usage record is spaces-core's, shared with spaces-billing (one type, no conversion):
 /// `UsageEvent { at, space, change, id }` with `id: Option<String>` (the supervisor always sets
-/// it, `owner/name#epoch.seq`, so that a ledger ignores replays), and
+/// it, `owner/name#<store>.<n>`, never reused, so that a ledger ignores replays), and
 /// [`UsageEvent::to_json_line`] writes billing.md's line.
 pub use spaces_core::{UsageChange, UsageEvent};
 
 /// Where usage events go. Object-safe; `record` must return only once the event is durable
 /// (for sinks that promise durability).
+///
+/// Delivery is **at least once**: the supervisor hands events over from its outbox in commit
+/// order and removes them once taken, so a crash in between hands the same event (same id, same
+/// content) over again. A durable sink keeps ids and applies each once, as spaces-billing's
+/// ledger does; an error leaves the event in the outbox for a later delivery.
 pub trait UsageSink: Send + Sync + Debug {
     /// Records one event.
     fn record(&self, event: &UsageEvent) -> Result<(), Error>;
