@@ -7,6 +7,7 @@
 //!   stream logs, stop, remove images, delete volumes). Callers hold `Arc<dyn Runtime>`.
 //! - [`LocalRuntime`]: the embedded default, always compiled: static Spaces served in-process,
 //!   Python Spaces as child processes, no container engine.
+//! - [`SdkRouter`]: one runtime over the local one and a Docker backend, chosen by SDK.
 //! - [`conformance`] (feature `conformance`): the suite every backend must pass.
 //! - [`wait_healthy`] / [`http_get`]: health is an HTTP GET answering below 500.
 //! - [`supervisor`]: owns Spaces and drives their lifecycle with a runtime and a clock, emitting
@@ -29,6 +30,7 @@ pub mod docker;
 mod error;
 mod health;
 mod local;
+mod routed;
 mod runtime;
 pub mod scheduler;
 pub mod supervisor;
@@ -36,6 +38,7 @@ pub mod supervisor;
 pub use error::Error;
 pub use health::{http_get, is_healthy, wait_healthy, HttpResponse};
 pub use local::LocalRuntime;
+pub use routed::SdkRouter;
 pub use runtime::{
     BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState, LogLine,
     LogSource, LogStream, Runtime, VolumeSpec,

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use spaces_core::{Actor, AppEnvironment, Catalog, Effect, Event, Stage, Transition};
 
+use super::settings::kept_build_log;
 use super::slot::{Managed, Slot};
 use super::Supervisor;
 use crate::health::wait_healthy;
@@ -280,6 +281,7 @@ impl Supervisor {
             Ok(out) => {
                 let image = out.image;
                 let new = image.clone();
+                let log = kept_build_log(out.log);
                 let committed = self.commit(
                     slot,
                     Event::BuildSucceeded,
@@ -290,6 +292,7 @@ impl Supervisor {
                         }
                         d.image = Some(new);
                         d.build_error = None;
+                        d.build_log = log;
                         true
                     },
                     |m, old| {
@@ -323,6 +326,7 @@ impl Supervisor {
                 if m.build_gen != gen {
                     return false;
                 }
+                d.build_log = kept_build_log(failed.lines().map(str::to_owned));
                 d.build_error = Some(failed);
                 true
             },

@@ -44,6 +44,7 @@ mod actions;
 mod outbox;
 mod push;
 mod recover;
+mod settings;
 mod slot;
 mod store;
 mod ticker;
@@ -56,11 +57,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant as StdInstant};
 
 use spaces_core::{
-    Actor, AppPath, Catalog, Clock, DataLossAck, Event, Flavor, Revision, Sdk, Secret, Space,
-    SpaceId, Stage, StorageTier, Transition, Visibility,
+    Actor, AppPath, Catalog, Clock, DataLossAck, Event, Flavor, Revision, Sdk, Space, SpaceId,
+    Stage, StorageTier, Timestamp, Transition, Visibility,
 };
 
 use self::actions::{bind, serves, Action};
+pub use self::settings::{CreateOptions, SecretInfo};
 use self::slot::{Durable, Managed, Slot};
 use self::store::{Row, Store};
 pub use self::usage::{JsonlFileSink, MemorySink, UsageChange, UsageEvent, UsageSink};
@@ -102,6 +104,14 @@ pub struct SpaceStatus {
     /// Why the last start failed or the app stopped (a crash, a timeout, hardware the runtime
     /// cannot give), until it next starts healthy.
     pub runtime_error: Option<String>,
+    /// Who may see it.
+    pub visibility: Visibility,
+    /// Its title (`SPACE_TITLE`), when set.
+    pub title: Option<String>,
+    /// How long it may stay idle before it sleeps (`None`: it never sleeps).
+    pub sleep_time: Option<Duration>,
+    /// When it was created.
+    pub created_at: Timestamp,
 }
 
 /// The outcome of a visit.
@@ -326,53 +336,6 @@ impl Supervisor {
         self.owner_event(id, Event::Delete).await.map(|_| ())
     }
 
-    /// Sets a secret; it reaches the app at its next start. Anything the runtime prepared with
-    /// the old value is discarded.
-    pub async fn set_secret(&self, id: &SpaceId, name: &str, value: Secret) -> Result<(), Error> {
-        let now = self.inner.clock.now();
-        self.change_settings(id, |d| {
-            d.space
-                .set_secret(name, value, None, now)
-                .map_err(Error::from)
-        })?;
-        self.discard_prepared(id).await
-    }
-
-    /// Removes a secret (true when there was one); it is gone from the app at its next start.
-    pub async fn remove_secret(&self, id: &SpaceId, name: &str) -> Result<bool, Error> {
-        let mut removed = false;
-        self.change_settings(id, |d| {
-            removed = d.space.remove_secret(name);
-            Ok(())
-        })?;
-        self.discard_prepared(id).await?;
-        Ok(removed)
-    }
-
-    /// Drops what the runtime prepared for the Space's next start (it holds the old secrets).
-    async fn discard_prepared(&self, id: &SpaceId) -> Result<(), Error> {
-        let slot = self.slot(id)?;
-        slot.lock().busy += 1;
-        self.run_actions(&slot, vec![Action::DiscardPrepared]).await
-    }
-
-    /// Sets a variable; it reaches the app at its next start.
-    pub fn set_variable(&self, id: &SpaceId, name: &str, value: &str) -> Result<(), Error> {
-        self.change_settings(id, |d| {
-            d.space.set_variable(name, value).map_err(Error::from)
-        })
-    }
-
-    /// Removes a variable (true when there was one).
-    pub fn remove_variable(&self, id: &SpaceId, name: &str) -> Result<bool, Error> {
-        let mut removed = false;
-        self.change_settings(id, |d| {
-            removed = d.space.remove_variable(name);
-            Ok(())
-        })?;
-        Ok(removed)
-    }
-
     /// The Space's status.
     pub fn status(&self, id: &SpaceId) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;
@@ -429,6 +392,10 @@ impl Supervisor {
             address: serving(&m),
             build_error: m.d.build_error.clone(),
             runtime_error: m.d.runtime_error.clone(),
+            visibility: m.d.space.visibility(),
+            title: m.d.space.title().map(str::to_owned),
+            sleep_time: l.sleep_time(),
+            created_at: m.d.created_at,
         }
     }
 
@@ -496,26 +463,6 @@ impl Supervisor {
         Ok(Some((t, actions)))
     }
 
-    /// Changes what the owner set outside the lifecycle (secrets, variables) and saves it.
-    fn change_settings(
-        &self,
-        id: &SpaceId,
-        change: impl FnOnce(&mut Durable) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let slot = self.slot(id)?;
-        let mut m = slot.lock();
-        if m.gone {
-            return Err(Error::NotFound {
-                what: format!("Space {id} (deleted)"),
-            });
-        }
-        let mut d = m.d.clone();
-        change(&mut d)?;
-        self.inner.store.commit(Row::Put(&d.to_saved()), &[])?;
-        m.d = d;
-        Ok(())
-    }
-
     /// The last step of a delete: the saved state goes, and the Space with it.
     fn finish_delete(&self, slot: &Slot) -> Result<(), Error> {
         let mut spaces = self.spaces();
@@ -536,13 +483,10 @@ impl Supervisor {
     }
 }
 
-fn new_durable(
-    id: SpaceId,
-    sdk: Sdk,
-    visibility: Visibility,
-    now: spaces_core::Timestamp,
-) -> Durable {
+fn new_durable(id: SpaceId, sdk: Sdk, visibility: Visibility, now: Timestamp) -> Durable {
     Durable {
+        created_at: now,
+        build_log: Vec::new(),
         space: Space::new(id, sdk, visibility, now),
         app_file: sdk.default_app_path(),
         app_port: sdk.default_port(),

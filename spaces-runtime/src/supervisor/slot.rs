@@ -3,7 +3,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use spaces_core::{AppPath, Lifecycle, Secret, Space, SpaceId, Stage};
+use spaces_core::{AppPath, Lifecycle, Secret, Space, SpaceId, Stage, Timestamp};
 
 use super::store::{SavedImage, SavedSecret, SavedSpace};
 use crate::runtime::{Image, Instance};
@@ -13,6 +13,9 @@ use crate::Error;
 #[derive(Clone)]
 pub(crate) struct Durable {
     pub(crate) space: Space,
+    pub(crate) created_at: Timestamp,
+    /// The last build's log (its last lines).
+    pub(crate) build_log: Vec<String>,
     pub(crate) app_file: AppPath,
     pub(crate) app_port: u16,
     /// The folder (below the Space's repository folder) with the current revision's files.
@@ -55,6 +58,8 @@ impl Durable {
             image: self.image.as_ref().map(SavedImage::from_image),
             build_error: self.build_error.clone(),
             runtime_error: self.runtime_error.clone(),
+            created_at: Some(self.created_at),
+            build_log: self.build_log.clone(),
         }
     }
 
@@ -78,8 +83,13 @@ impl Durable {
                 secret.updated_at,
             )?;
         }
+        let created_at = s
+            .created_at
+            .unwrap_or_else(|| space.lifecycle().stage_since());
         Ok(Self {
             space,
+            created_at,
+            build_log: s.build_log,
             app_file: s.app_file,
             app_port: s.app_port,
             source: s.source,

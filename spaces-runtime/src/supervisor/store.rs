@@ -51,6 +51,10 @@ pub(crate) struct SavedSpace {
     pub(crate) build_error: Option<String>,
     #[serde(default)]
     pub(crate) runtime_error: Option<String>,
+    #[serde(default)]
+    pub(crate) created_at: Option<Timestamp>,
+    #[serde(default)]
+    pub(crate) build_log: Vec<String>,
 }
 
 /// A secret as saved. Deliberately no `Debug`.
