@@ -109,7 +109,7 @@ pub enum Refusal {
     },
     /// Free `cpu-basic` hardware sleeps after a fixed 48 h.
     SleepTimeFixed,
-    /// A sleep time must be longer than zero.
+    /// A sleep time must be a whole number of seconds, at least one (the saved state counts seconds).
     ZeroSleepTime,
     /// Storage is upgrade-only.
     StorageDowngrade {
@@ -146,7 +146,9 @@ impl fmt::Display for Refusal {
             Refusal::SleepTimeFixed => f.write_str(
                 "the sleep time of free cpu-basic hardware is fixed at 48 h; upgrade the hardware to set your own",
             ),
-            Refusal::ZeroSleepTime => f.write_str("a sleep time must be longer than zero"),
+            Refusal::ZeroSleepTime => {
+                f.write_str("a sleep time must be a whole number of seconds, at least one")
+            }
             Refusal::StorageDowngrade { held, requested } => {
                 f.write_str(&crate::error::downgrade_message(*held, *requested))
             }
@@ -515,7 +517,8 @@ impl Lifecycle {
                 if self.requested_hardware == Some(Flavor::CpuBasic) {
                     return Err(Refusal::SleepTimeFixed);
                 }
-                if *time == Some(Duration::ZERO) {
+                // Whole seconds (the wire and the saved state count seconds), at least one.
+                if time.is_some_and(|t| t.as_secs() == 0 || t.subsec_nanos() != 0) {
                     return Err(Refusal::ZeroSleepTime);
                 }
                 next.custom_sleep_time = *time;

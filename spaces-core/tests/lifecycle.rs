@@ -612,3 +612,34 @@ fn secrets_and_variables() {
     );
     assert_eq!(env.get("HF_HOME"), Some("/data/cache"));
 }
+
+/// A sleep time that the saved state (whole seconds) could not keep is refused, not truncated.
+#[test]
+fn sub_second_sleep_times_are_refused() {
+    let now: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+    let mut space = Space::new(
+        "alice/s".parse().unwrap(),
+        Sdk::Gradio,
+        Visibility::Public,
+        now,
+    );
+    space
+        .apply(Event::ChangeHardware(Flavor::CpuUpgrade), Actor::Owner, now)
+        .unwrap();
+    for bad in [
+        Duration::from_millis(500),
+        Duration::from_millis(1500),
+        Duration::ZERO,
+    ] {
+        assert!(space
+            .apply(Event::SetSleepTime(Some(bad)), Actor::Owner, now)
+            .is_err());
+    }
+    space
+        .apply(
+            Event::SetSleepTime(Some(Duration::from_secs(90))),
+            Actor::Owner,
+            now,
+        )
+        .unwrap();
+}
