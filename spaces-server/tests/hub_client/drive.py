@@ -112,13 +112,16 @@ def main() -> int:
     def wait(repo_id: str, timeout: float | None = None):
         return api.wait_for_space(repo_id, timeout=timeout or args.wait, poll_interval=0.5)
 
-    def duplicate(from_id, to_id=None, *, token, exist_ok=False, variables=None):
+    def duplicate(from_id, to_id=None, *, token, exist_ok=False, variables=None, private=None, hardware=None,
+                  sleep_time=None, storage=None):
         if MAJOR >= 2:
             return api.duplicate_repo(
-                from_id, to_id, repo_type="space", token=token, exist_ok=exist_ok, space_variables=variables
+                from_id, to_id, repo_type="space", token=token, exist_ok=exist_ok, space_variables=variables,
+                private=private, space_hardware=hardware, space_sleep_time=sleep_time,
             )
         kwargs = {} if to_id is None else {"to_id": to_id}
-        return api.duplicate_space(from_id, token=token, exist_ok=exist_ok, variables=variables, **kwargs)
+        return api.duplicate_space(from_id, token=token, exist_ok=exist_ok, variables=variables, private=private,
+                                   hardware=hardware, sleep_time=sleep_time, storage=storage, **kwargs)
 
     # Leftovers from an earlier run on the same data dir.
     for rid in (static, gr, priv, vis, stor, org, app, gpu):
@@ -200,6 +203,14 @@ def main() -> int:
         expect_eq(api.space_info(org).author, "acme", "space_info.author")
 
     c.run("create_repo in an organisation the user belongs to", create_org)
+
+    def create_no_namespace():
+        url = api.create_repo(f"{P}-nons", repo_type="space", space_sdk="static")
+        expect_eq(url.repo_id, f"alice/{P}-nons", "RepoUrl.repo_id (namespace from the token)")
+        api.delete_repo(f"{P}-nons", repo_type="space")
+        expect_error(lambda: api.space_info(f"alice/{P}-nons"), 404, RepositoryNotFoundError, "after delete: ")
+
+    c.run("create_repo / delete_repo without a namespace (organization null)", create_no_namespace)
 
     def create_409():
         err = expect_error(lambda: api.create_repo(static, repo_type="space", space_sdk="static"), 409)
@@ -323,6 +334,14 @@ def main() -> int:
         lambda: expect_error(lambda: api.space_info(priv, token=False), 404, RepositoryNotFoundError),
     )
     c.run(
+        "space_info of an own private Space with a read-only token",
+        lambda: expect_eq(api.space_info(priv, token=AR).private, True, "private"),
+    )
+    c.run(
+        "get_space_runtime and get_space_variables with a read-only token",
+        lambda: (api.get_space_runtime(priv, token=AR), api.get_space_variables(gr, token=AR)),
+    )
+    c.run(
         "space_info of a public Space without a token",
         lambda: expect_eq(api.space_info(static, token=False).id, static, "id"),
     )
@@ -360,6 +379,10 @@ def main() -> int:
         expect_eq(ids, [static], "list_spaces(search) ids")
 
     c.run("list_spaces(search)", list_search)
+    c.run(
+        "list_spaces(search) ignores case",
+        lambda: expect_eq([s.id for s in api.list_spaces(search=f"{P}-STAT".upper())], [static], "ids"),
+    )
     c.run(
         "list_spaces(author=<org>)",
         lambda: expect_eq([s.id for s in api.list_spaces(author="acme", search=P)], [org], "ids"),
@@ -406,6 +429,7 @@ def main() -> int:
         rt = wait(app)
         expect_eq(rt.stage, "RUNNING", "stage after wait_for_space")
         expect_eq(rt.hardware, "cpu-basic", "hardware.current")
+        expect_eq(rt.sleep_time, 172800, "gcTimeout on cpu-basic (48 h)")
 
     c.run("wait_for_space (gradio app -> RUNNING)", wait_app)
 
@@ -498,6 +522,14 @@ def main() -> int:
         "pause_space on a static Space -> 400",
         lambda: expect_error(lambda: api.pause_space(static), 400, BadRequestError),
     )
+    c.run(
+        "restart_space on a static Space -> 400",
+        lambda: expect_error(lambda: api.restart_space(static), 400, BadRequestError),
+    )
+    c.run(
+        "request_space_hardware on a static Space -> 400",
+        lambda: expect_error(lambda: api.request_space_hardware(static, "cpu-upgrade"), 400, BadRequestError),
+    )
 
     # ---------------------------------------------------------------- secrets and variables
     def secrets_from_create():
@@ -535,6 +567,7 @@ def main() -> int:
         got = api.get_space_variables(gr)
         expect("V1" in got, f"variables: {sorted(got)}")
         expect_eq((got["V1"].value, got["V1"].description), ("x", "first variable"), "V1")
+        expect(got["V1"].updated_at is not None, "V1 updatedAt")
 
     c.run("get_space_variables", variables_from_create)
     c.run("get_space_variables of a fresh Space -> {}", lambda: expect_eq(api.get_space_variables(static), {}, "variables"))
@@ -604,11 +637,18 @@ def main() -> int:
     c.run(f"{dup_name} onto an existing Space: 409, exist_ok=True", duplicate_exist)
 
     def duplicate_whoami():
-        url = duplicate(gr, f"{P}-dup2", token=B, variables=[{"key": "V9", "value": "nine"}])
+        url = duplicate(gr, f"{P}-dup2", token=B, variables=[{"key": "V9", "value": "nine"}], private=True,
+                        hardware="cpu-upgrade", sleep_time=600, storage="small" if MAJOR < 2 else None)
         expect_eq(url.repo_id, dup2, "RepoUrl.repo_id (namespace from whoami)")
         expect_eq(api.get_space_variables(dup2, token=B)["V9"].value, "nine", "variable given at duplication")
+        expect_eq(api.space_info(dup2, token=B).private, True, "private copy")
+        rt = api.get_space_runtime(dup2, token=B)
+        expect_eq((rt.requested_hardware, rt.sleep_time), ("cpu-upgrade", 600), "copy's hardware.requested, gcTimeout")
+        if MAJOR < 2:
+            expect_eq(rt.storage, "small", "copy's storage")
 
-    c.run(f"{dup_name} without a namespace (whoami) and with variables", duplicate_whoami)
+    c.run(f"{dup_name} without a namespace (whoami), with variables, private, hardware, sleep time"
+          + (", storage" if MAJOR < 2 else ""), duplicate_whoami)
     c.run(
         f"{dup_name} of another user's private Space -> 404",
         lambda: expect_error(lambda: duplicate(priv, f"bob/{P}-stolen", token=B), 404, RepositoryNotFoundError),
@@ -638,13 +678,17 @@ def main() -> int:
     c.run("variables and secrets reach the app's environment", logs_env)
 
     def logs_follow():
-        def first_line():
+        seen: list = []
+
+        def until_app_line():
             for line in api.fetch_space_logs(app, follow=True):
-                return line
+                seen.append(line)
+                if "hello from app" in line:
+                    return line
             return None
 
-        line = with_deadline(first_line, 30, "fetch_space_logs(follow=True)")
-        expect(line is not None and "hello from app" in line, f"first followed line: {line!r}")
+        line = with_deadline(until_app_line, 30, "fetch_space_logs(follow=True)")
+        expect(line is not None, f"the followed stream ended without the app's line; lines: {seen[:5]}")
 
     c.run("fetch_space_logs(follow=True)", logs_follow)
     c.run(

@@ -153,6 +153,7 @@ def main() -> int:
     ap.add_argument("--alice", required=True)
     ap.add_argument("--bob", required=True)
     ap.add_argument("--state", required=True)
+    ap.add_argument("--wait", type=float, default=30.0, help="verify: seconds to wait for the stages to come back")
     args = ap.parse_args()
     install_session()
     E = args.endpoint.rstrip("/")
@@ -177,6 +178,15 @@ def main() -> int:
 
     with open(args.state) as f:
         before = json.load(f)
+    # A restarted server may take a moment to bring its Spaces back: wait (bounded) until each
+    # Space is in the stage it had before the kill, then read everything.
+    deadline = time.monotonic() + args.wait
+    for rid in SPACES:
+        want = before[rid]["runtime"]["body"].get("stage") if isinstance(before[rid]["runtime"]["body"], dict) else None
+        while time.monotonic() < deadline:
+            if api.get_space_runtime(rid, token=owner_token(rid, args)).stage == want:
+                break
+            time.sleep(0.5)
     after = snapshot(api, E, args)
     compared = 0
     for rid in list(SPACES) + ["list alice"]:
