@@ -139,13 +139,33 @@ impl App {
         let mut fut: Pin<Box<F>> = Box::pin(fut);
         let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
         if let Poll::Ready(result) = first {
-            return result.map(Some).map_err(ApiError::from);
+            return outcome(result);
         }
         let handle = tokio::spawn(fut);
         match tokio::time::timeout(QUICK, handle).await {
-            Ok(Ok(result)) => result.map(Some).map_err(ApiError::from),
-            Ok(Err(e)) => Err(ApiError::internal(format!("a supervisor task failed: {e}"))),
+            Ok(Ok(result)) => outcome(result),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "a supervisor task failed");
+                Ok(None)
+            }
             Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A refusal (or a missing Space) is the caller's error; a failure of the work that followed
+/// an accepted event (a build, a start, a crash) is the Space's, and the runtime reports it
+/// (`errorMessage`), as on the Hub.
+fn outcome(
+    result: Result<SpaceStatus, spaces_runtime::Error>,
+) -> Result<Option<SpaceStatus>, ApiError> {
+    use spaces_runtime::Error as E;
+    match result {
+        Ok(s) => Ok(Some(s)),
+        Err(e @ (E::Refused(_) | E::NotFound { .. } | E::Conflict { .. })) => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the work after an accepted event failed");
+            Ok(None)
         }
     }
 }

@@ -37,21 +37,47 @@ pub(crate) fn bearer(parts: &axum::http::HeaderMap) -> Result<Option<&str>, ApiE
     Ok(Some(token))
 }
 
+/// Reads the caller of a request from its `Authorization` header.
+async fn identify(headers: &axum::http::HeaderMap, app: &App) -> Result<Caller, ApiError> {
+    let Some(token) = bearer(headers)? else {
+        return Ok(Caller(None));
+    };
+    let db = std::sync::Arc::clone(&app.db);
+    let token = token.to_owned();
+    let principal = tokio::task::spawn_blocking(move || db.principal(&token))
+        .await
+        .map_err(|e| ApiError::internal(format!("reading a token: {e}")))??;
+    principal
+        .map(|p| Caller(Some(p)))
+        .ok_or(ApiError::InvalidCredentials)
+}
+
+/// The middleware that checks every request's token, on every route: a bad one is 401
+/// (`Invalid credentials in Authorization header`) wherever it is sent. The caller is kept in
+/// the request's extensions for the [`Caller`] extractor.
+pub(crate) async fn authenticate(
+    axum::extract::State(app): axum::extract::State<App>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match identify(req.headers(), &app).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 impl FromRequestParts<App> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        let Some(token) = bearer(&parts.headers)? else {
-            return Ok(Caller(None));
-        };
-        let db = std::sync::Arc::clone(&app.db);
-        let token = token.to_owned();
-        let principal = tokio::task::spawn_blocking(move || db.principal(&token))
-            .await
-            .map_err(|e| ApiError::internal(format!("reading a token: {e}")))??;
-        principal
-            .map(|p| Caller(Some(p)))
-            .ok_or(ApiError::InvalidCredentials)
+        match parts.extensions.get::<Caller>() {
+            Some(c) => Ok(c.clone()),
+            None => identify(&parts.headers, app).await,
+        }
     }
 }
 

@@ -84,6 +84,10 @@ pub(crate) fn router(app: App) -> Router {
         .with_state(app.clone());
     let x_request_id = HeaderName::from_static("x-request-id");
     api.layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        crate::auth::authenticate,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
         app,
         crate::limits::rate_limit,
     ))

@@ -161,6 +161,11 @@ pub(crate) async fn request_storage(
         .ok_or_else(|| ApiError::bad_request("`tier` is required: small, medium or large"))?
         .parse()
         .map_err(|e| ApiError::bad_request(format!("`tier`: {e}")))?;
+    if app.catalog.storage_tier(tier).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "`tier`: the storage tier `{tier}` is not offered by this server"
+        )));
+    }
     let (sup, id2) = (app.sup.clone(), id.clone());
     let out = app
         .drive(async move { sup.request_storage(&id2, tier).await })
