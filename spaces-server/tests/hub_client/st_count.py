@@ -14,6 +14,7 @@ import sys
 def main() -> int:
     total = 0
     statuses: collections.Counter = collections.Counter()
+    per_op: dict = collections.defaultdict(collections.Counter)
     five: list = []
     with open(sys.argv[1]) as f:
         for line in f:
@@ -21,16 +22,22 @@ def main() -> int:
             scenario = event.get("ScenarioFinished")
             if not scenario:
                 continue
-            for interaction in (scenario.get("recorder") or {}).get("interactions", {}).values():
+            recorder = scenario.get("recorder") or {}
+            for interaction in recorder.get("interactions", {}).values():
                 total += 1
                 response = interaction.get("response") or {}
                 status = response.get("status_code", "no response")
                 statuses[status] += 1
+                per_op[recorder.get("label", "?")][status] += 1
                 if isinstance(status, int) and status >= 500:
                     request = interaction.get("request") or {}
                     five.append(f"{request.get('method')} {request.get('uri')} -> {status}")
     hist = ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items(), key=lambda kv: str(kv[0])))
     print(f"schemathesis responses by status: {hist}", file=sys.stderr)
+    if "-v" in sys.argv:
+        for op, counts in sorted(per_op.items()):
+            print(f"  {op}: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))),
+                  file=sys.stderr)
     for line in five[:10]:
         print(f"  5xx: {line}", file=sys.stderr)
     print(total)
