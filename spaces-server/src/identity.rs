@@ -74,15 +74,14 @@ fn now() -> String {
 impl Db {
     /// The kind of a namespace (`user` or `org`), if it exists.
     pub fn namespace_kind(&self, name: &str) -> Result<Option<String>, IdentityError> {
-        Ok(self
-            .conn()
+        self.conn()
             .query_row(
                 "SELECT kind FROM server_namespaces WHERE name = ?1",
                 [name],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(self.err("reading a namespace"))?)
+            .map_err(self.err("reading a namespace"))
     }
 
     /// Adds a user (nothing when it exists) and makes it a member of `orgs`, creating the
@@ -97,14 +96,13 @@ impl Db {
             .transaction()
             .map_err(self.err("starting a transaction"))?;
         let kind_of = |n: &str| -> Result<Option<String>, IdentityError> {
-            Ok(tx
-                .query_row(
-                    "SELECT kind FROM server_namespaces WHERE name = ?1",
-                    [n],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(self.err("reading a namespace"))?)
+            tx.query_row(
+                "SELECT kind FROM server_namespaces WHERE name = ?1",
+                [n],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.err("reading a namespace"))
         };
         match kind_of(name)?.as_deref() {
             Some("org") => {

@@ -146,7 +146,7 @@ pub(crate) async fn error_bodies(req: Request, next: Next) -> Response {
             message: "the request took longer than the server's timeout".into(),
         },
         s if s.is_client_error() => {
-            ApiError::bad_request(format!("{}", s.canonical_reason().unwrap_or("bad request")))
+            ApiError::bad_request(s.canonical_reason().unwrap_or("bad request"))
         }
         _ => ApiError::internal("the request failed on the server"),
     };

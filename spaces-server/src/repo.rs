@@ -165,10 +165,10 @@ pub fn initial(
         if let Some(l) = &card.license {
             fm.push_str(&format!("license: {}\n", yaml_text(l)));
         }
-        fm.push_str(&format!(
+        fm.push_str(
             "---\n\nCheck out the configuration reference at \
-             https://huggingface.co/docs/hub/spaces-config-reference\n"
-        ));
+             https://huggingface.co/docs/hub/spaces-config-reference\n",
+        );
         files.insert("README.md".into(), fm.into_bytes());
     }
     files
@@ -324,7 +324,7 @@ mod tests {
             json!({"path": "x", "content": "", "encoding": "utf-16"}),
             json!({"content": ""}),
         ] {
-            assert!(parse_files(&[bad.clone()]).is_err(), "{bad}");
+            assert!(parse_files(std::slice::from_ref(&bad)).is_err(), "{bad}");
         }
         assert!(parse_files(&[
             json!({"path": "a", "content": ""}),
