@@ -549,6 +549,7 @@ fn components() -> Value {
         "parameters": {
             "namespace": p("namespace", "path", string.clone(), true, "The owner (a user or an organisation)"),
             "name": p("name", "path", string.clone(), true, "The Space's name"),
+            "appPath": p("path", "path", string.clone(), true, "A path of the Space's app"),
             "revision": p("revision", "path", string.clone(), true, "`main`, `HEAD` or the Space's sha"),
             "kind": p("kind", "path", json!({"type": "string", "enum": ["build", "run"]}), true, "Which log"),
             "billingNamespace": p("namespace", "path", string.clone(), true, "A user or an organisation"),

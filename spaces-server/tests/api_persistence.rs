@@ -162,6 +162,25 @@ async fn kill_9_loses_no_acknowledged_request_and_sigterm_exits_0() {
     // The static Space's files are there: it runs again once visited (it sleeps after a restart).
     let (_, site) = call(get, &format!("{base}/api/spaces/alice/site"), &read, None).await;
     assert_eq!(site["siblings"].as_array().unwrap().len(), 3);
+    assert_eq!(site["runtime"]["stage"], "SLEEPING");
+    // A visit wakes it and reaches its app.
+    let page = reqwest::get(format!("{base}/spaces/alice/site"))
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("alice/site"));
+    let missing = reqwest::get(format!("{base}/spaces/alice/site/no-such-file.txt"))
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let (_, rt) = call(
+        reqwest::Method::GET,
+        &format!("{base}/api/spaces/alice/site/runtime"),
+        &read,
+        None,
+    )
+    .await;
+    assert_eq!(rt["stage"], "RUNNING");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -7,11 +7,12 @@ mod runtime;
 mod secrets;
 mod spaces;
 mod variables;
+mod visit;
 mod whoami;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, StatusCode};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::Router;
 use spaces_core::SpaceId;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -80,6 +81,8 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/whoami-v2", get(whoami::whoami))
         .route("/api/billing/{namespace}/{period}", get(billing::invoice))
         .route("/openapi.json", get(openapi))
+        .route("/spaces/{namespace}/{name}", any(visit::visit_root))
+        .route("/spaces/{namespace}/{name}/{*path}", any(visit::visit_path))
         .fallback(not_found)
         .with_state(app.clone());
     let x_request_id = HeaderName::from_static("x-request-id");
