@@ -50,7 +50,7 @@ fn op(
             401 => "No token, or an invalid one",
             403 => "A read token on a mutation, or a caller who is not the owner or a member",
             404 => "No such Space, or a private one the caller may not see (X-Error-Code: RepoNotFound)",
-            409 => "The Space exists already (the body carries its `url`)",
+            409 => "The Space exists already (the body carries its `url`); for a visit: the Space does not run",
             413 => "The body is over the size limit",
             429 => "Too many requests for this token: see Retry-After",
             _ => "The server is shutting down, or the request took longer than its timeout",

@@ -182,6 +182,17 @@ pub fn initial(
         );
         files.insert("index.html".into(), page.into_bytes());
     }
+    // A path below a file: the default files count too.
+    for path in files.keys() {
+        for (at, _) in path.match_indices('/') {
+            if files.contains_key(&path[..at]) {
+                return Err(ApiError::bad_request(format!(
+                    "`files`: `{path}` would be inside `{}`, which is a file",
+                    &path[..at]
+                )));
+            }
+        }
+    }
     describe(sdk, files)
 }
 
@@ -343,5 +354,10 @@ mod tests {
         assert_eq!(revision_sha(&r.files).len(), 40);
         let wrong = BTreeMap::from([("README.md".to_owned(), b"---\nsdk: gradio\n---\n".to_vec())]);
         assert!(initial(&id, Sdk::Static, wrong, &CardInput::default()).is_err());
+        let under = BTreeMap::from([
+            ("index.html-a".to_owned(), b"".to_vec()),
+            ("index.html/x".to_owned(), b"".to_vec()),
+        ]);
+        assert!(initial(&id, Sdk::Static, under, &CardInput::default()).is_err());
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! A private Space is 404 to anyone but its owner and members. The caller's `Authorization`
 //! header (a token of this server) and hop-by-hop headers are never forwarded to the app. A
-//! paused Space, or one that does not run, answers 503 with its stage.
+//! paused Space, or one that does not run, answers 409 with its stage (a state of the Space,
+//! not a failure of the server); an app that does not answer is 503.
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -50,6 +51,15 @@ pub(crate) async fn visit_path(
     forward(state, namespace, name, path, caller, req).await
 }
 
+/// 409: the Space is in a state that does not serve (no app file, paused, failed); the
+/// runtime tells why.
+fn not_running(id: &spaces_core::SpaceId, why: &str) -> ApiError {
+    ApiError::Conflict {
+        message: format!("the Space {id} is not running ({why}): see its runtime"),
+        url: None,
+    }
+}
+
 async fn forward(
     State(app): State<App>,
     namespace: String,
@@ -62,12 +72,10 @@ async fn forward(
     app.readable(&caller, &id)?;
     let visit = app.sup.visit(&id).await.map_err(|e| match e {
         spaces_runtime::Error::NotFound { .. } => ApiError::RepoNotFound { id: id.to_string() },
-        other => ApiError::from(other),
+        other => not_running(&id, &other.to_string()),
     })?;
     let Some(address) = visit.address else {
-        return Err(ApiError::Unavailable {
-            message: format!("the Space {id} is not running (stage {})", visit.stage),
-        });
+        return Err(not_running(&id, &format!("stage {}", visit.stage)));
     };
     let query = req
         .uri()
