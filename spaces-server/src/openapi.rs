@@ -124,7 +124,12 @@ pub fn document() -> Value {
     let sse = json!({
         "description": "Server-sent events: `data: {\"data\": \"<line>\", \"timestamp\": \"<ISO-8601>\"}`",
         "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}},
-        "content": {"text/event-stream": {"schema": {"type": "string"}}}
+        // Before OpenAPI 3.2, an event stream's `schema` describes one event.
+        "content": {"text/event-stream": {"schema": {
+            "type": "object",
+            "required": ["data"],
+            "properties": {"data": {"type": "string", "description": "JSON: {\"data\": \"<line>\", \"timestamp\": \"<ISO-8601>\"}"}}
+        }}}
     });
     let s = "/api/spaces/{namespace}/{name}";
     let mut paths = Map::new();
@@ -553,7 +558,7 @@ fn components() -> Value {
             "revision": p("revision", "path", string.clone(), true, "`main`, `HEAD` or the Space's sha"),
             "kind": p("kind", "path", json!({"type": "string", "enum": ["build", "run"]}), true, "Which log"),
             "billingNamespace": p("namespace", "path", string.clone(), true, "A user or an organisation"),
-            "period": p("period", "path", json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}), true, "A month, YYYY-MM"),
+            "period": p("period", "path", string.clone(), true, "A month, YYYY-MM (anything else is 400)"),
             "author": p("author", "query", string.clone(), false, "Only this owner's Spaces"),
             "search": p("search", "query", string.clone(), false, "A part of the id, any case"),
             "filter": p("filter", "query", string.clone(), false, "A tag (the sdk, `region:us`)"),
