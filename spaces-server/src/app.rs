@@ -128,6 +128,47 @@ impl App {
         });
     }
 
+    /// Wakes the Spaces that served before the server stopped (the supervisor opens them asleep):
+    /// each visit is committed here (the Space is `APP_STARTING` from now on) and its start runs
+    /// in the background; then waits up to `wait` for them to serve.
+    pub(crate) async fn wake(&self, ids: std::collections::BTreeSet<SpaceId>, wait: Duration) {
+        let mut woken = Vec::new();
+        for id in ids {
+            if !matches!(self.sup.status(&id), Ok(s) if s.stage == spaces_core::Stage::Sleeping) {
+                continue;
+            }
+            let (sup, id2) = (self.sup.clone(), id.clone());
+            let mut fut = Box::pin(async move { sup.visit(&id2).await });
+            let first = std::future::poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+            if first.is_pending() {
+                tokio::spawn(fut);
+            }
+            woken.push(id);
+        }
+        if woken.is_empty() {
+            return;
+        }
+        tracing::info!(
+            spaces = woken.len(),
+            "starting the Spaces that served before the last stop"
+        );
+        let deadline = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < deadline {
+            let starting = woken.iter().any(|id| {
+                self.sup.status(id).is_ok_and(|s| {
+                    matches!(
+                        s.stage,
+                        spaces_core::Stage::AppStarting | spaces_core::Stage::RunningAppStarting
+                    )
+                })
+            });
+            if !starting {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Runs a supervisor operation the way the Hub answers runtime calls: the event is applied
     /// and committed (or refused) at the first poll, which happens here; the work that follows
     /// (stop, build, start, health) goes on in a task of its own. Returns the outcome when it

@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS server_tokens (
     display_name TEXT NOT NULL,
     created_at TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS server_wake (
+    id TEXT PRIMARY KEY
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS server_spaces (
     id TEXT PRIMARY KEY,
     doc TEXT NOT NULL
@@ -86,6 +89,35 @@ impl Db {
             path,
             conn: Mutex::new(conn),
         })
+    }
+
+    /// Records the Spaces that serve when the server stops, to start them again at the next
+    /// start (replacing any earlier record).
+    pub fn set_wake(&self, ids: &[String]) -> Result<(), Error> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction()
+            .map_err(self.err("starting a transaction"))?;
+        tx.execute("DELETE FROM server_wake", [])
+            .map_err(self.err("clearing the wake list"))?;
+        for id in ids {
+            tx.execute("INSERT OR IGNORE INTO server_wake (id) VALUES (?1)", [id])
+                .map_err(self.err("recording the wake list"))?;
+        }
+        tx.commit().map_err(self.err("committing the wake list"))
+    }
+
+    /// The Spaces recorded by [`Db::set_wake`].
+    pub fn wake_list(&self) -> Result<Vec<String>, Error> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT id FROM server_wake")
+            .map_err(self.err("reading the wake list"))?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(self.err("reading the wake list"))?;
+        Ok(ids)
     }
 
     /// The connection (one at a time).

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use spaces_core::{AppPath, Catalog, Clock, SystemClock};
+use spaces_core::{AppPath, Catalog, Clock, SpaceId, SystemClock};
 use spaces_runtime::supervisor::Supervisor;
 use spaces_runtime::{LocalRuntime, Runtime, SdkRouter};
 
@@ -27,6 +27,13 @@ pub struct ServerBuilder {
     limits: Limits,
     spaces_domain: Option<String>,
     tick: Duration,
+    wake_wait: Duration,
+}
+
+fn db_clear_wake(db: &Db) {
+    if let Err(e) = db.set_wake(&[]) {
+        tracing::warn!(error = %e, "could not clear the wake list");
+    }
 }
 
 impl ServerBuilder {
@@ -42,7 +49,16 @@ impl ServerBuilder {
             limits: Limits::default(),
             spaces_domain: None,
             tick: Duration::from_secs(1),
+            wake_wait: Duration::ZERO,
         }
+    }
+
+    /// How long [`ServerBuilder::build`] waits for the Spaces that served before the last stop
+    /// (or crash) to serve again (none by default: they are `APP_STARTING` when the server
+    /// starts listening, and go on starting in the background).
+    pub fn wake_wait(mut self, wait: Duration) -> Self {
+        self.wake_wait = wait;
+        self
     }
 
     /// The catalog of flavors and storage tiers offered (and priced).
@@ -101,6 +117,10 @@ impl ServerBuilder {
         })?;
         let db = Arc::new(Db::open(&data)?);
         let ledger = Arc::new(LedgerSink::open(&data.join("ledger.sqlite"))?);
+        // What served before this start: after a crash, the ledger's last stages; after a clean
+        // stop, the list the server wrote. The supervisor opens them asleep; they are woken.
+        let mut wake: std::collections::BTreeSet<SpaceId> = ledger.serving_spaces()?;
+        wake.extend(db.wake_list()?.iter().filter_map(|id| id.parse().ok()));
         let runtime = match self.runtime {
             Some(r) => r,
             None => default_runtime(&data, self.docker).await?,
@@ -156,6 +176,8 @@ impl ServerBuilder {
                 }
             }
         }
+        app.wake(wake, self.wake_wait).await;
+        db_clear_wake(&app.db);
         let ticker = sup.spawn_ticker(self.tick);
         Ok(Server {
             app,
@@ -242,11 +264,21 @@ impl Server {
         served
     }
 
-    /// Stops the ticker and shuts the supervisor down.
+    /// Stops the ticker and shuts the supervisor down, recording the Spaces that served so that
+    /// the next start serves them again.
     pub async fn shutdown(&mut self) -> Result<(), Error> {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
+        let serving: Vec<String> = self
+            .app
+            .sup
+            .list()
+            .into_iter()
+            .filter(|s| s.stage.is_billable())
+            .map(|s| s.id.to_string())
+            .collect();
+        self.app.db.set_wake(&serving)?;
         self.app.sup.shutdown().await?;
         Ok(())
     }

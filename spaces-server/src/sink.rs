@@ -28,6 +28,24 @@ impl LedgerSink {
         self.ledger.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The Spaces whose last recorded stage serves (a billable stage: starting or running),
+    /// that is, those that were serving when the ledger last heard of them.
+    pub fn serving_spaces(
+        &self,
+    ) -> Result<std::collections::BTreeSet<spaces_core::SpaceId>, spaces_billing::Error> {
+        let mut last = std::collections::BTreeMap::new();
+        for e in self.ledger().events()? {
+            if let spaces_billing::UsageChange::Stage(stage) = e.change {
+                last.insert(e.space, stage);
+            }
+        }
+        Ok(last
+            .into_iter()
+            .filter(|(_, stage)| stage.is_billable())
+            .map(|(id, _)| id)
+            .collect())
+    }
+
     /// The invoice of a namespace's Spaces for a month: the ledger's events of Spaces owned by
     /// `namespace`, rated against `catalog`.
     pub fn invoice(

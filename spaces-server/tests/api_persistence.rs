@@ -159,11 +159,33 @@ async fn kill_9_loses_no_acknowledged_request_and_sigterm_exits_0() {
     assert_eq!(secrets["API_KEY"]["description"], "d");
     let (_, list) = call(get.clone(), &format!("{base}/api/spaces"), &read, None).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
-    // The static Space's files are there: it runs again once visited (it sleeps after a restart).
-    let (_, site) = call(get, &format!("{base}/api/spaces/alice/site"), &read, None).await;
+    // The static Space's files are there.
+    let (_, site) = call(
+        get.clone(),
+        &format!("{base}/api/spaces/alice/site"),
+        &read,
+        None,
+    )
+    .await;
     assert_eq!(site["siblings"].as_array().unwrap().len(), 3);
-    assert_eq!(site["runtime"]["stage"], "SLEEPING");
-    // A visit wakes it and reaches its app.
+    // It served before the kill: the new server starts it again.
+    let mut stage = Value::Null;
+    for _ in 0..200 {
+        let (_, rt) = call(
+            get.clone(),
+            &format!("{base}/api/spaces/alice/site/runtime"),
+            &read,
+            None,
+        )
+        .await;
+        stage = rt["stage"].clone();
+        if stage == "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(stage, "RUNNING");
+    // A visit reaches its app.
     let page = reqwest::get(format!("{base}/spaces/alice/site"))
         .await
         .unwrap();
