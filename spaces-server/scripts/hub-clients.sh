@@ -175,7 +175,8 @@ if [[ " $PHASES " == *" schemathesis "* ]]; then
   t0=$SECONDS
   st_out=$TMP/st.out
   st_rc=0
-  "$VENVS/schemathesis/bin/st" --config-file "$HERE/schemathesis.toml" run "$ENDPOINT/openapi.json" \
+  # (from $TMP: schemathesis keeps a .schemathesis/ cache in its working folder)
+  (cd "$TMP" && "$VENVS/schemathesis/bin/st" --config-file "$HERE/schemathesis.toml" run "$ENDPOINT/openapi.json" \
     --url "$ENDPOINT" \
     -H "Authorization: Bearer $ALICE" \
     --checks not_a_server_error,response_schema_conformance \
@@ -185,11 +186,11 @@ if [[ " $PHASES " == *" schemathesis "* ]]; then
     --request-timeout 30 \
     --suppress-health-check all \
     --report ndjson --report-ndjson-path "$TMP/st.ndjson" \
-    --no-color >"$st_out" 2>&1 || st_rc=$?
+    --no-color) >"$st_out" 2>&1 || st_rc=$?
   # requests made: one HTTP interaction per recorded check context in the ndjson events
   requests=$("$VENVS/schemathesis/bin/python" "$HERE/st_count.py" "$TMP/st.ndjson" -v 2>"$TMP/st.hist" || echo "?")
   cat "$TMP/st.hist" 2>/dev/null || true
-  tail -n 60 "$st_out"
+  if [ "$st_rc" -ne 0 ]; then head -n 400 "$st_out"; else tail -n 25 "$st_out"; fi
   if ! kill -0 "$SERVER_PID" 2>/dev/null; then
     echo "the server died during schemathesis; its log:"
     tail -n 40 "$TMP/st.log"
