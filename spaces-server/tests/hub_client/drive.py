@@ -228,6 +228,22 @@ def main() -> int:
 
     c.run("create_repo(exist_ok=True) on an existing Space", create_exist_ok)
 
+    def create_concurrent():
+        # huggingface_hub PR #3279: concurrent creates got a 409 without `url` (KeyError: 'url').
+        import concurrent.futures
+
+        name = f"alice/{P}-race"
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            futures = [
+                pool.submit(api.create_repo, name, repo_type="space", space_sdk="static", exist_ok=True)
+                for _ in range(8)
+            ]
+            ids = [f.result().repo_id for f in futures]
+        expect_eq(set(ids), {name}, "repo ids from 8 concurrent create_repo(exist_ok=True)")
+        api.delete_repo(name, repo_type="space")
+
+    c.run("8 concurrent create_repo(exist_ok=True) of one Space", create_concurrent)
+
     c.run(
         "create_repo without a token -> 401",
         lambda: expect_error(
@@ -587,6 +603,16 @@ def main() -> int:
         api.delete_space_variable(gr, "NEVER_SET")
 
     c.run("delete_space_variable (then an unknown key: 200)", variable_delete)
+    def org_member():
+        got = api.add_space_variable(org, "ORG_V", "1")
+        expect("ORG_V" in got, f"variables of the org Space: {sorted(got)}")
+        expect_error(lambda: api.add_space_variable(org, "ORG_V", "2", token=B), 403, what="bob (not a member): ")
+
+    c.run("an organisation's Space: a member manages it, others get 403", org_member)
+    c.run(
+        "get_space_secrets of another user's private Space -> 404",
+        lambda: expect_error(lambda: api.get_space_secrets(priv, token=B), 404, RepositoryNotFoundError),
+    )
     c.run(
         "add_space_variable by another user -> 403",
         lambda: expect_error(lambda: api.add_space_variable(gr, "V3", "v", token=B), 403),
