@@ -1,0 +1,58 @@
+//! # spaces-server
+//!
+//! A Hub-compatible control plane: the HTTP API of the Hugging Face Hub's Spaces
+//! (`shared/spec/hub-api.md`) over the spaces-runtime [`Supervisor`], with users, organisations
+//! and tokens, so that `huggingface_hub`'s `HfApi(endpoint=...)`, `HF_ENDPOINT=... hf ...` and the
+//! JS and Rust clients manage Spaces on your own machine.
+//!
+//! A library first: [`ServerBuilder`] opens a data folder and gives a [`Server`], whose
+//! [`Server::router`] is an [`axum::Router`] to serve or to nest in another service; the
+//! `spaces-server` binary is a thin command line over it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), spaces_server::Error> {
+//! use spaces_server::{Role, ServerBuilder};
+//!
+//! let server = ServerBuilder::new("/var/lib/spaces").build().await?;
+//! server.db().add_user("alice", &["acme".to_owned()])?;
+//! let token = server.db().create_token("alice", Role::Write)?;
+//! println!("HF_TOKEN={token}");
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.map_err(|e| {
+//!     spaces_server::Error::Io { context: "binding".into(), source: e }
+//! })?;
+//! server.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Data folder layout: `state/` (the supervisor's SQLite database, which also holds the server's
+//! `server_*` tables: users, organisations, members, token hashes, Space metadata), `runtime/`
+//! (the local runtime's images, instances and volumes), `repos/` (the server's copy of each
+//! Space's files), `ledger.sqlite` (the usage ledger the billing view reads).
+//!
+//! See `ARCHITECTURE.md` (section `spaces-server`) for the data flow and the invariants.
+
+mod app;
+mod auth;
+mod db;
+mod error;
+mod identity;
+mod limits;
+mod meta;
+pub mod openapi;
+mod repo;
+mod routes;
+mod server;
+mod sink;
+pub mod wire;
+
+pub use app::App;
+pub use auth::Caller;
+pub use db::{Db, DB_FILE};
+pub use error::{ApiError, Error, INVALID_CREDENTIALS};
+pub use identity::{token_hash, Principal, Role};
+pub use limits::Limits;
+pub use meta::{SpaceMeta, VariableMeta};
+pub use server::{Server, ServerBuilder};
+pub use sink::LedgerSink;
+pub use spaces_runtime::supervisor::Supervisor;

@@ -1,0 +1,118 @@
+//! The routes, by concept, and the router with every layer (see [`crate::limits`]).
+
+mod billing;
+mod logs;
+mod repos;
+mod runtime;
+mod secrets;
+mod spaces;
+mod variables;
+mod visit;
+mod whoami;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::{any, delete, get, post, put};
+use axum::Router;
+use spaces_core::SpaceId;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::App;
+
+/// A Space id from the path: 404 `RepoNotFound` when it cannot be one (no such Space can exist).
+pub(crate) fn space_id(namespace: &str, name: &str) -> Result<SpaceId, ApiError> {
+    SpaceId::from_parts(namespace, name).map_err(|_| ApiError::RepoNotFound {
+        id: format!("{namespace}/{name}"),
+    })
+}
+
+/// Every route of the API, with the layers.
+pub(crate) fn router(app: App) -> Router {
+    let limits = app.limits.clone();
+    let space = "/api/spaces/{namespace}/{name}";
+    let api = Router::new()
+        .route("/api/repos/create", post(repos::create))
+        .route("/api/repos/delete", delete(repos::delete))
+        .route("/api/spaces", get(spaces::list))
+        .route("/api/spaces/hardware", get(spaces::hardware))
+        .route("/api/spaces/templates", get(spaces::templates))
+        .route("/api/spaces/zero-gpu/quota", get(spaces::zero_gpu_quota))
+        .route("/api/spaces/semantic-search", get(spaces::semantic_search))
+        .route(space, get(spaces::info))
+        .route(
+            &format!("{space}/revision/{{revision}}"),
+            get(spaces::info_at),
+        )
+        .route(&format!("{space}/runtime"), get(runtime::get_runtime))
+        .route(&format!("{space}/hardware"), post(runtime::hardware))
+        .route(&format!("{space}/sleeptime"), post(runtime::sleep_time))
+        .route(&format!("{space}/pause"), post(runtime::pause))
+        .route(&format!("{space}/restart"), post(runtime::restart))
+        .route(
+            &format!("{space}/storage"),
+            post(runtime::request_storage).delete(runtime::delete_storage),
+        )
+        .route(&format!("{space}/dev-mode"), post(runtime::dev_mode))
+        .route(
+            &format!("{space}/volumes"),
+            put(runtime::volumes).delete(runtime::volumes),
+        )
+        .route(&format!("{space}/replicas"), post(runtime::replicas))
+        .route(&format!("{space}/settings"), put(runtime::settings))
+        .route(
+            &format!("{space}/secrets"),
+            get(secrets::list)
+                .post(secrets::add)
+                .delete(secrets::remove),
+        )
+        .route(
+            &format!("{space}/variables"),
+            get(variables::list)
+                .post(variables::add)
+                .delete(variables::remove),
+        )
+        .route(&format!("{space}/duplicate"), post(repos::duplicate))
+        .route(&format!("{space}/logs/{{kind}}"), get(logs::logs))
+        .route("/api/whoami-v2", get(whoami::whoami))
+        .route("/api/billing/{namespace}/{period}", get(billing::invoice))
+        .route("/openapi.json", get(openapi))
+        .route("/spaces/{namespace}/{name}", any(visit::visit_root))
+        .route("/spaces/{namespace}/{name}/{*path}", any(visit::visit_path))
+        .fallback(not_found)
+        .with_state(app.clone());
+    let x_request_id = HeaderName::from_static("x-request-id");
+    api.layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        crate::auth::authenticate,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        app,
+        crate::limits::rate_limit,
+    ))
+    .layer(DefaultBodyLimit::max(limits.body_bytes))
+    .layer(RequestBodyLimitLayer::new(limits.body_bytes))
+    .layer(TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        limits.request_timeout,
+    ))
+    .layer(CatchPanicLayer::new())
+    .layer(axum::middleware::from_fn(crate::limits::error_bodies))
+    .layer(TraceLayer::new_for_http())
+    .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+    .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound {
+        message: "Sorry, we can't find the page you are looking for (no such route)".into(),
+    }
+}
+
+async fn openapi() -> axum::Json<serde_json::Value> {
+    axum::Json(crate::openapi::document())
+}

@@ -1,0 +1,293 @@
+//! [`ServerBuilder`] and [`Server`]: open a data folder, reconcile, serve, shut down.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use spaces_core::{AppPath, Catalog, Clock, SpaceId, SystemClock};
+use spaces_runtime::supervisor::Supervisor;
+use spaces_runtime::{LocalRuntime, Runtime, SdkRouter};
+
+use crate::app::{App, Inner};
+use crate::db::Db;
+use crate::error::Error;
+use crate::limits::{Limits, RateLimiter};
+use crate::meta::Registry;
+use crate::sink::LedgerSink;
+
+/// Opens a [`Server`] over a data folder.
+#[derive(Debug)]
+pub struct ServerBuilder {
+    data: PathBuf,
+    catalog: Catalog,
+    docker: bool,
+    runtime: Option<Arc<dyn Runtime>>,
+    clock: Option<Arc<dyn Clock>>,
+    limits: Limits,
+    spaces_domain: Option<String>,
+    tick: Duration,
+    wake_wait: Duration,
+}
+
+fn db_clear_wake(db: &Db) {
+    if let Err(e) = db.set_wake(&[]) {
+        tracing::warn!(error = %e, "could not clear the wake list");
+    }
+}
+
+impl ServerBuilder {
+    /// A builder over `data` (created if needed), with the seed catalog, the local runtime only,
+    /// the default [`Limits`] and a tick every second.
+    pub fn new(data: impl Into<PathBuf>) -> Self {
+        Self {
+            data: data.into(),
+            catalog: Catalog::seed(),
+            docker: false,
+            runtime: None,
+            clock: None,
+            limits: Limits::default(),
+            spaces_domain: None,
+            tick: Duration::from_secs(1),
+            wake_wait: Duration::ZERO,
+        }
+    }
+
+    /// How long [`ServerBuilder::build`] waits for the Spaces that served before the last stop
+    /// (or crash) to serve again (none by default: they are `APP_STARTING` when the server
+    /// starts listening, and go on starting in the background).
+    pub fn wake_wait(mut self, wait: Duration) -> Self {
+        self.wake_wait = wait;
+        self
+    }
+
+    /// The catalog of flavors and storage tiers offered (and priced).
+    pub fn catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    /// Runs Docker Spaces on the Docker engine (`DOCKER_HOST` or the default socket). Without
+    /// it, Docker Spaces do not build and their runtime's `errorMessage` says why.
+    pub fn docker(mut self, on: bool) -> Self {
+        self.docker = on;
+        self
+    }
+
+    /// Runs every Space on this runtime instead (tests, other backends).
+    pub fn runtime(mut self, runtime: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// The supervisor's clock (tests); the system clock by default.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Body size, timeout and rate limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The domain Space hosts are written under (`<owner>-<name>.<domain>`); by default the
+    /// host name the request was sent to.
+    pub fn spaces_domain(mut self, domain: impl Into<String>) -> Self {
+        self.spaces_domain = Some(domain.into());
+        self
+    }
+
+    /// How often the supervisor ticks (idle timers, crashed apps, usage delivery).
+    pub fn tick(mut self, every: Duration) -> Self {
+        self.tick = every;
+        self
+    }
+
+    /// Opens everything: the database, the ledger, the runtime and the supervisor (which stops
+    /// what a crashed server left running and resumes interrupted work); reconciles the
+    /// server's metadata with the supervisor's Spaces and pushes again the files of a create
+    /// that a crash interrupted; starts the ticker. Must run inside a tokio runtime.
+    pub async fn build(self) -> Result<Server, Error> {
+        let data = self.data;
+        std::fs::create_dir_all(&data).map_err(|source| Error::Io {
+            context: format!("creating {}", data.display()),
+            source,
+        })?;
+        let db = Arc::new(Db::open(&data)?);
+        let ledger = Arc::new(LedgerSink::open(&data.join("ledger.sqlite"))?);
+        // What served before this start: after a crash, the ledger's last stages; after a clean
+        // stop, the list the server wrote. The supervisor opens them asleep; they are woken.
+        let mut wake: std::collections::BTreeSet<SpaceId> = ledger.serving_spaces()?;
+        wake.extend(db.wake_list()?.iter().filter_map(|id| id.parse().ok()));
+        let runtime = match self.runtime {
+            Some(r) => r,
+            None => default_runtime(&data, self.docker).await?,
+        };
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let sup = Supervisor::open(
+            &data.join("state"),
+            runtime,
+            clock,
+            self.catalog.clone(),
+            Arc::clone(&ledger) as Arc<dyn spaces_runtime::supervisor::UsageSink>,
+        )
+        .await?;
+        let registry = Registry::default();
+        let (db2, sup2) = (Arc::clone(&db), sup.clone());
+        let (registry, unpushed) = tokio::task::spawn_blocking(move || {
+            let unpushed = registry.reconcile(&db2, sup2.list())?;
+            Ok::<_, Error>((registry, unpushed))
+        })
+        .await
+        .map_err(|e| Error::Io {
+            context: "reconciling metadata".into(),
+            source: std::io::Error::other(e),
+        })??;
+        let app = App::new(Inner {
+            sup: sup.clone(),
+            db,
+            registry,
+            ledger,
+            catalog: self.catalog,
+            data: data.clone(),
+            limiter: RateLimiter::new(&self.limits),
+            limits: self.limits,
+            spaces_domain: self.spaces_domain,
+            pushing: Mutex::new(Default::default()),
+            meta_lock: Mutex::new(()),
+        });
+        for id in unpushed {
+            let Some(entry) = app.registry.get(&id) else {
+                continue;
+            };
+            let meta = entry.meta(&id);
+            if let Some(sha) = &meta.sha {
+                if crate::repo::repo_dir(&data, &id).is_dir() {
+                    tracing::info!(space = %id, "pushing again the files of an interrupted create");
+                    let app_file = meta.app_file.as_deref().and_then(|f| AppPath::new(f).ok());
+                    let title = meta
+                        .card_data
+                        .get("title")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_owned);
+                    app.spawn_push(id.clone(), sha, app_file, meta.app_port, title);
+                }
+            }
+        }
+        app.wake(wake, self.wake_wait).await;
+        db_clear_wake(&app.db);
+        let ticker = sup.spawn_ticker(self.tick);
+        Ok(Server {
+            app,
+            ticker: Some(ticker),
+        })
+    }
+}
+
+async fn default_runtime(data: &Path, docker: bool) -> Result<Arc<dyn Runtime>, Error> {
+    let local = Arc::new(LocalRuntime::new(data.join("runtime"))?);
+    let docker_backend: Option<Arc<dyn Runtime>> = if docker {
+        docker_runtime().await?
+    } else {
+        None
+    };
+    Ok(Arc::new(SdkRouter::new(local, docker_backend)))
+}
+
+#[cfg(feature = "docker")]
+async fn docker_runtime() -> Result<Option<Arc<dyn Runtime>>, Error> {
+    use spaces_runtime::docker::{DockerConfig, DockerRuntime};
+    let d = DockerRuntime::connect(DockerConfig::default()).await?;
+    Ok(Some(Arc::new(d)))
+}
+
+#[cfg(not(feature = "docker"))]
+async fn docker_runtime() -> Result<Option<Arc<dyn Runtime>>, Error> {
+    Err(Error::Runtime(spaces_runtime::Error::Unsupported {
+        backend: "spaces-server",
+        what: "Docker (this build has no `docker` feature)".into(),
+    }))
+}
+
+/// A running control plane: the router, the supervisor and its ticker.
+#[derive(Debug)]
+pub struct Server {
+    app: App,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    /// The HTTP API as an [`axum::Router`] (state applied, every layer on): serve it, or nest it
+    /// in another service. Serve it with `into_make_service_with_connect_info::<SocketAddr>()`
+    /// so anonymous callers are rate-limited by address.
+    pub fn router(&self) -> axum::Router {
+        crate::routes::router(self.app.clone())
+    }
+
+    /// The shared state (supervisor, database, registry).
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// The supervisor.
+    pub fn supervisor(&self) -> &Supervisor {
+        &self.app.sup
+    }
+
+    /// The server's tables (users, tokens, metadata).
+    pub fn db(&self) -> &Db {
+        &self.app.db
+    }
+
+    /// Serves on `listener` until `signal` completes, then stops accepting, lets requests in
+    /// flight finish and shuts the supervisor down (every instance stopped, marked so that the
+    /// next start finds it asleep).
+    pub async fn serve(
+        mut self,
+        listener: tokio::net::TcpListener,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let router = self.router();
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(signal)
+        .await
+        .map_err(|source| Error::Io {
+            context: "serving HTTP".into(),
+            source,
+        });
+        self.shutdown().await?;
+        served
+    }
+
+    /// Stops the ticker and shuts the supervisor down, recording the Spaces that served so that
+    /// the next start serves them again.
+    pub async fn shutdown(&mut self) -> Result<(), Error> {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+        let serving: Vec<String> = self
+            .app
+            .sup
+            .list()
+            .into_iter()
+            .filter(|s| s.stage.is_billable())
+            .map(|s| s.id.to_string())
+            .collect();
+        self.app.db.set_wake(&serving)?;
+        self.app.sup.shutdown().await?;
+        Ok(())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+    }
+}
