@@ -192,17 +192,33 @@ pub(crate) async fn delete_storage(
     answer(&app, &origin, &id, out)
 }
 
+/// A call this platform does not offer: 400 saying so, once the caller may change the Space (a
+/// private Space stays 404 to others).
+fn not_offered(
+    app: &App,
+    caller: &Caller,
+    namespace: &str,
+    name: &str,
+    message: &'static str,
+) -> Result<Json<Value>, ApiError> {
+    let id = super::space_id(namespace, name)?;
+    app.writable(caller, &id)?;
+    Err(ApiError::bad_request(message))
+}
+
 /// `POST /api/spaces/{id}/dev-mode`: not offered.
 pub(crate) async fn dev_mode(
     State(app): State<App>,
     Path((namespace, name)): SpacePath,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let id = super::space_id(&namespace, &name)?;
-    app.writable(&caller, &id)?;
-    Err(ApiError::bad_request(
+    not_offered(
+        &app,
+        &caller,
+        &namespace,
+        &name,
         "Dev Mode is not offered by this server",
-    ))
+    )
 }
 
 /// `PUT`/`DELETE /api/spaces/{id}/volumes`: not offered.
@@ -211,11 +227,13 @@ pub(crate) async fn volumes(
     Path((namespace, name)): SpacePath,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let id = super::space_id(&namespace, &name)?;
-    app.writable(&caller, &id)?;
-    Err(ApiError::bad_request(
+    not_offered(
+        &app,
+        &caller,
+        &namespace,
+        &name,
         "Volumes are not offered by this server: use persistent storage (POST /storage)",
-    ))
+    )
 }
 
 /// `POST /api/spaces/{id}/replicas`: not offered.
@@ -224,11 +242,13 @@ pub(crate) async fn replicas(
     Path((namespace, name)): SpacePath,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let id = super::space_id(&namespace, &name)?;
-    app.writable(&caller, &id)?;
-    Err(ApiError::bad_request(
+    not_offered(
+        &app,
+        &caller,
+        &namespace,
+        &name,
         "Replicas are not offered by this server: every Space runs one replica",
-    ))
+    )
 }
 
 /// `PUT /api/spaces/{id}/settings`: `visibility` / `private`; gating is not offered (`gated`
