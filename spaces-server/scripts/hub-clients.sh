@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The official clients against spaces-server (issue 11): huggingface_hub 2.4.0 and 1.33.0 drive every
 # Spaces call (tests/hub_client/drive.py), schemathesis fuzzes /openapi.json, and a restart test
-# SIGKILLs the server and reads everything back (tests/hub_client/restart.py).
+# SIGKILLs the server and reads everything back (tests/hub_client/restart.py); the upload phase
+# (issue 12) drives the commit API with upload_folder, hf_hub_download and create_commit
+# (tests/hub_client/upload.py).
 #
 #   bash spaces-server/scripts/hub-clients.sh            # all phases
-#   HUB_PHASES="drive" bash spaces-server/scripts/hub-clients.sh   # some of: drive schemathesis restart
+#   HUB_PHASES="drive" bash spaces-server/scripts/hub-clients.sh   # some of: drive upload schemathesis restart
 #
 # Needs python3 with venv (Debian: python3-venv) and PyPI. Venvs are cached under target/hub-venvs/.
 # Environment: SPACES_SERVER_BIN (skip the build, use this binary), CARGO_TARGET_DIR,
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 HERE=$ROOT/spaces-server/tests/hub_client
 VENVS=$ROOT/target/hub-venvs
-PHASES=${HUB_PHASES:-drive schemathesis restart}
+PHASES=${HUB_PHASES:-drive upload schemathesis restart}
 HF_VERSIONS=(2.4.0 1.33.0)
 ST_SPEC="schemathesis==4.32.5"
 t_start=$SECONDS
@@ -156,6 +158,26 @@ if [[ " $PHASES " == *" drive "* ]]; then
       FAILED+=("huggingface_hub $v")
     fi
     line=$(grep -E "^huggingface_hub $v: " "$TMP/drive-$v.out" || echo "huggingface_hub $v: driver crashed (no count)")
+    SUMMARY+=("$line ($((SECONDS - t0)) s)")
+  done
+  stop "$SERVER_PID"
+fi
+
+# ---------------------------------------------------------------- upload: the commit API, each client version
+if [[ " $PHASES " == *" upload "* ]]; then
+  say "uploads: upload_folder, list_repo_files, paths-info, hf_hub_download, parentCommit"
+  prepare "$TMP/up"
+  start "$TMP/up" "$TMP/up.log"
+  echo "server: $ENDPOINT (pid $SERVER_PID)"
+  for v in "${HF_VERSIONS[@]}"; do
+    t0=$SECONDS
+    if HF_HOME="$TMP/hf-home-up-$v" "$VENVS/hf-$v/bin/python" "$HERE/upload.py" --endpoint "$ENDPOINT" \
+      --alice "$ALICE" --bob "$BOB" | tee "$TMP/up-$v.out"; then
+      :
+    else
+      FAILED+=("upload with huggingface_hub $v")
+    fi
+    line=$(grep -E "^upload huggingface_hub $v: " "$TMP/up-$v.out" || echo "upload huggingface_hub $v: crashed (no count)")
     SUMMARY+=("$line ($((SECONDS - t0)) s)")
   done
   stop "$SERVER_PID"

@@ -1,0 +1,242 @@
+"""Issue 12 with the official client: the Hub commit API of spaces-server (preupload, commit NDJSON,
+LFS batch, tree, paths-info, resolve) driven by huggingface_hub's own upload and download calls.
+
+    python upload.py --endpoint http://127.0.0.1:PORT --alice TOKEN --bob TOKEN [-v]
+
+alice and bob must exist (write tokens). Checks, each printed with its requests when it fails:
+`upload_folder` of a folder with a text file and a binary file above the LFS threshold (11 MiB),
+`list_repo_files`, `get_paths_info` (the binary is LFS, with its sha256 and size), `hf_hub_download`
+of both files byte-identical (by revision and by `main`), the Space rebuilt on the new sha and
+serving the uploaded files through `GET /spaces/{id}/...`, the binary an LFS pointer in a
+`git clone`, a commit with a stale `parentCommit` refused (and nothing committed), one with the
+current parent accepted, and an upload by another user refused. Exit status 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from common import (
+    RESPONSES,
+    VERSION,
+    Checks,
+    Failure,
+    HfApi,
+    HfHubHTTPError,
+    expect,
+    expect_eq,
+    expect_error,
+    install_session,
+)
+from huggingface_hub import CommitOperationAdd
+
+LFS_SIZE = 11 * 1024 * 1024  # above the Hub's 10 MiB threshold
+
+# A reason while the server lacks the commit API (issue 12): the script then says so and passes.
+NOT_YET: str | None = "the server has no commit API yet (POST /api/spaces/{id}/preupload/main is 404)"
+
+
+def fetch(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+    except OSError:
+        return 0, b""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--endpoint", required=True)
+    ap.add_argument("--alice", required=True, help="alice's write token")
+    ap.add_argument("--bob", required=True, help="bob's write token")
+    ap.add_argument("--prefix", default=None, help="Space name prefix (default: u<version digits>)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args()
+
+    if NOT_YET:
+        print(f"skipped: {NOT_YET}")
+        print(f"upload huggingface_hub {VERSION}: skipped ({NOT_YET})")
+        return 0
+    install_session(timeout=120.0)
+    E = args.endpoint.rstrip("/")
+    A, B = args.alice, args.bob
+    P = args.prefix or "u" + VERSION.replace(".", "")
+    api = HfApi(endpoint=E, token=A)
+    c = Checks(f"upload huggingface_hub {VERSION}", verbose=args.verbose)
+    rid = f"alice/{P}-files"
+    print(f"uploading to {E} with huggingface_hub {VERSION} ({rid})", flush=True)
+    try:
+        api.delete_repo(rid, repo_type="space", missing_ok=True)
+    except Exception:
+        pass
+    del RESPONSES[:]
+
+    work = tempfile.mkdtemp(prefix="upload-")
+    folder = os.path.join(work, "folder")
+    os.makedirs(os.path.join(folder, "docs"))
+    text = ("notes %s\n" % os.urandom(8).hex()).encode() * 20
+    binary = os.urandom(LFS_SIZE)
+    nested = b"nested text file\n"
+    with open(os.path.join(folder, "notes.txt"), "wb") as f:
+        f.write(text)
+    with open(os.path.join(folder, "weights.bin"), "wb") as f:
+        f.write(binary)
+    with open(os.path.join(folder, "docs", "readme.txt"), "wb") as f:
+        f.write(nested)
+    state: dict = {}
+
+    def create():
+        api.create_repo(rid, repo_type="space", space_sdk="static")
+        state["first"] = api.space_info(rid).sha
+        expect(bool(state["first"]), "space_info has no sha after create_repo")
+
+    if not c.run("create_repo (static Space)", create):
+        print(c.summary())
+        return 1
+
+    def upload():
+        info = api.upload_folder(folder_path=folder, repo_id=rid, repo_type="space",
+                                 commit_message="text and binary")
+        oid = getattr(info, "oid", None)
+        expect(oid is not None and len(oid) == 40, f"upload_folder returned no commit oid: {info!r}")
+        expect(oid != state["first"], "upload_folder's commit is the first commit")
+        state["sha"] = oid
+        expect_eq(api.space_info(rid).sha, oid, "space_info sha after upload_folder")
+
+    if not c.run("upload_folder (text + 11 MiB binary)", upload):
+        print(c.summary())
+        return 1
+
+    def list_files():
+        files = set(api.list_repo_files(rid, repo_type="space"))
+        for name in ("README.md", "index.html", "notes.txt", "weights.bin", "docs/readme.txt"):
+            expect(name in files, f"list_repo_files has no {name}: {sorted(files)}")
+        at_first = set(api.list_repo_files(rid, repo_type="space", revision=state["first"]))
+        expect("weights.bin" not in at_first, f"list_repo_files at the first commit: {sorted(at_first)}")
+
+    c.run("list_repo_files (main and the first commit)", list_files)
+
+    def paths_info():
+        infos = {p.path: p for p in api.get_paths_info(rid, ["notes.txt", "weights.bin"], repo_type="space")}
+        expect_eq(sorted(infos), ["notes.txt", "weights.bin"], "get_paths_info paths")
+        w = infos["weights.bin"]
+        expect_eq(w.size, LFS_SIZE, "weights.bin size")
+        expect(w.lfs is not None, "weights.bin is not an LFS file in paths-info")
+        expect_eq(w.lfs.sha256, hashlib.sha256(binary).hexdigest(), "weights.bin lfs.sha256")
+        expect_eq(w.lfs.size, LFS_SIZE, "weights.bin lfs.size")
+        n = infos["notes.txt"]
+        expect_eq(n.size, len(text), "notes.txt size")
+        expect(n.lfs is None, f"notes.txt is an LFS file: {n.lfs!r}")
+
+    c.run("get_paths_info (binary in LFS with sha256, text not)", paths_info)
+
+    def download():
+        for rev in (state["sha"], "main"):
+            for name, want in (("notes.txt", text), ("weights.bin", binary), ("docs/readme.txt", nested)):
+                path = api.hf_hub_download(rid, name, repo_type="space", revision=rev,
+                                           local_dir=os.path.join(work, f"dl-{rev}"))
+                with open(path, "rb") as f:
+                    got = f.read()
+                expect(got == want, f"hf_hub_download {name}@{rev}: {len(got)} bytes differ from the "
+                                    f"{len(want)} uploaded")
+
+    c.run("hf_hub_download of both files, byte-identical (sha and main)", download)
+
+    def served():
+        deadline = time.monotonic() + 60
+        last = None
+        while time.monotonic() < deadline:
+            rt = api.get_space_runtime(rid).raw
+            last = rt
+            if rt.get("stage") == "RUNNING" and rt.get("sha") == state["sha"]:
+                break
+            time.sleep(0.05)
+        else:
+            raise Failure(f"the Space is not RUNNING on {state['sha']} 60 s after upload_folder: {last}")
+        status, body = fetch(f"{E}/spaces/{rid}/notes.txt")
+        expect(status == 200 and body == text, f"GET /spaces/{rid}/notes.txt -> {status} {body[:80]!r}")
+        status, body = fetch(f"{E}/spaces/{rid}/weights.bin", timeout=30)
+        expect(status == 200 and body == binary,
+               f"GET /spaces/{rid}/weights.bin -> {status}, {len(body)} bytes (the binary's content expected)")
+
+    c.run("the Space rebuilds and serves the uploaded files", served)
+
+    def git_pointer():
+        if shutil.which("git") is None:
+            raise Failure("no git command")
+        host = E.split("://", 1)[1]
+        env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL="/dev/null",
+                   GIT_LFS_SKIP_SMUDGE="1", HOME=work)
+        dest = os.path.join(work, "clone")
+        out = subprocess.run(["git", "clone", "-q", f"http://user:{A}@{host}/spaces/{rid}", dest],
+                             env=env, capture_output=True, text=True, timeout=120)
+        expect(out.returncode == 0, f"git clone: {out.stderr.strip()}")
+        with open(os.path.join(dest, "weights.bin"), "rb") as f:
+            pointer = f.read()
+        oid = hashlib.sha256(binary).hexdigest()
+        expect(pointer.startswith(b"version https://git-lfs.github.com/spec/v1\n")
+               and f"oid sha256:{oid}\n".encode() in pointer and f"size {LFS_SIZE}".encode() in pointer,
+               f"weights.bin in git is not its LFS pointer: {pointer[:200]!r}")
+        with open(os.path.join(dest, "notes.txt"), "rb") as f:
+            expect(f.read() == text, "notes.txt in git differs")
+
+    c.run("git clone: the binary is an LFS pointer, the text file itself", git_pointer)
+
+    def stale_parent():
+        op = CommitOperationAdd(path_in_repo="late.txt", path_or_fileobj=b"late\n")
+        err = expect_error(
+            lambda: api.create_commit(rid, [op], commit_message="stale", repo_type="space",
+                                      parent_commit=state["first"]),
+            (409, 412), HfHubHTTPError, "create_commit with a stale parent_commit: ")
+        state["stale_status"] = err.response.status_code
+        expect_eq(api.space_info(rid).sha, state["sha"], "space_info sha after the refused commit")
+        files = api.list_repo_files(rid, repo_type="space")
+        expect("late.txt" not in files, "late.txt was committed by the refused commit")
+
+    c.run("create_commit with a stale parentCommit is refused", stale_parent)
+
+    def current_parent():
+        op = CommitOperationAdd(path_in_repo="late.txt", path_or_fileobj=b"late\n")
+        info = api.create_commit(rid, [op], commit_message="current", repo_type="space",
+                                 parent_commit=state["sha"])
+        expect(info.oid and info.oid != state["sha"], f"create_commit returned {info!r}")
+        expect_eq(api.space_info(rid).sha, info.oid, "space_info sha after the commit")
+        path = api.hf_hub_download(rid, "late.txt", repo_type="space", revision=info.oid,
+                                   local_dir=os.path.join(work, "dl-late"))
+        with open(path, "rb") as f:
+            expect_eq(f.read(), b"late\n", "late.txt")
+        state["sha"] = info.oid
+
+    c.run("create_commit with the current parentCommit is accepted", current_parent)
+
+    def other_user():
+        expect_error(
+            lambda: api.upload_file(path_or_fileobj=b"bob\n", path_in_repo="bob.txt", repo_id=rid,
+                                    repo_type="space", token=B),
+            403, HfHubHTTPError, "upload_file by bob to alice's Space: ")
+        expect_eq(api.space_info(rid).sha, state["sha"], "space_info sha after bob's refused upload")
+
+    c.run("upload_file by another user is refused (403)", other_user)
+
+    try:
+        api.delete_repo(rid, repo_type="space", missing_ok=True)
+    except Exception:
+        pass
+    shutil.rmtree(work, ignore_errors=True)
+    print(c.summary(), flush=True)
+    return 1 if c.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
