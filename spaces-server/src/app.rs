@@ -115,6 +115,7 @@ impl App {
                 app_file,
                 app_port,
                 title,
+                config_error: None,
             };
             let result = app.sup.push(&id, &dir, revision, settings).await;
             app.pushing

@@ -22,19 +22,37 @@ use crate::App;
 #[derive(Clone, Debug)]
 pub struct Caller(pub Option<Principal>);
 
-/// The token in an `Authorization` header, if the header is there: `Err` when it is malformed.
-pub(crate) fn bearer(parts: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+/// The token in an `Authorization` header, if the header is there: `Bearer <token>`, or HTTP
+/// Basic with the token as the password (any user name), as git sends it. `Err` when the header
+/// is malformed.
+pub(crate) fn bearer(parts: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = parts.get(axum::http::header::AUTHORIZATION) else {
         return Ok(None);
     };
     let text = value.to_str().map_err(|_| ApiError::InvalidCredentials)?;
+    if let Some(basic) = text
+        .strip_prefix("Basic ")
+        .or_else(|| text.strip_prefix("basic "))
+    {
+        use base64::Engine;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(basic.trim())
+            .map_err(|_| ApiError::InvalidCredentials)?;
+        let pair = String::from_utf8(decoded).map_err(|_| ApiError::InvalidCredentials)?;
+        let token = pair
+            .split_once(':')
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::InvalidCredentials)?;
+        return Ok(Some(token.to_owned()));
+    }
     let token = text
         .strip_prefix("Bearer ")
         .or_else(|| text.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::InvalidCredentials)?;
-    Ok(Some(token))
+    Ok(Some(token.to_owned()))
 }
 
 /// Reads the caller of a request from its `Authorization` header.
@@ -43,7 +61,6 @@ async fn identify(headers: &axum::http::HeaderMap, app: &App) -> Result<Caller, 
         return Ok(Caller(None));
     };
     let db = std::sync::Arc::clone(&app.db);
-    let token = token.to_owned();
     let principal = tokio::task::spawn_blocking(move || db.principal(&token))
         .await
         .map_err(|e| ApiError::internal(format!("reading a token: {e}")))??;

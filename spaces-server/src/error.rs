@@ -59,6 +59,24 @@ pub enum ApiError {
         /// The existing Space's URL, when there is one.
         url: Option<String>,
     },
+    /// 404 `RevisionNotFound`: no such branch or commit in the Space's repository.
+    #[error("{message}")]
+    RevisionNotFound {
+        /// Which revision.
+        message: String,
+    },
+    /// 404 `EntryNotFound`: no such file at that revision.
+    #[error("{message}")]
+    EntryNotFound {
+        /// Which file.
+        message: String,
+    },
+    /// 412: the commit's `parentCommit` is not the head of its branch any more.
+    #[error("{message}")]
+    PreconditionFailed {
+        /// Why.
+        message: String,
+    },
     /// 413: the body is over the size limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -122,6 +140,10 @@ impl ApiError {
             ApiError::RepoNotFound { .. } | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RevisionNotFound { .. } | ApiError::EntryNotFound { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -133,6 +155,8 @@ impl ApiError {
     pub fn error_code(&self) -> Option<&'static str> {
         match self {
             ApiError::RepoNotFound { .. } => Some("RepoNotFound"),
+            ApiError::RevisionNotFound { .. } => Some("RevisionNotFound"),
+            ApiError::EntryNotFound { .. } => Some("EntryNotFound"),
             _ => None,
         }
     }

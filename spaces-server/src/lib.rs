@@ -28,14 +28,19 @@
 //! Data folder layout: `state/` (the supervisor's SQLite database, which also holds the server's
 //! `server_*` tables: users, organisations, members, token hashes, Space metadata), `runtime/`
 //! (the local runtime's images, instances and volumes), `repos/` (the server's copy of each
-//! Space's files), `ledger.sqlite` (the usage ledger the billing view reads).
+//! Space's first files), `git/<owner>/<name>.git` (each Space's bare git repository, which
+//! `git clone/push` reach at `/spaces/<owner>/<name>`; every new commit on `main` builds),
+//! `builds/` (a commit's files while it is pushed to the supervisor), `ledger.sqlite` (the
+//! usage ledger the billing view reads).
 //!
 //! See `ARCHITECTURE.md` (section `spaces-server`) for the data flow and the invariants.
 
 mod app;
 mod auth;
+mod build;
 mod db;
 mod error;
+mod git;
 mod identity;
 mod limits;
 mod meta;

@@ -111,7 +111,7 @@ impl RateLimiter {
 /// The rate-limit middleware.
 pub(crate) async fn rate_limit(State(app): State<App>, req: Request, next: Next) -> Response {
     let key = match crate::auth::bearer(req.headers()) {
-        Ok(Some(token)) => format!("t:{}", token_hash(token)),
+        Ok(Some(token)) => format!("t:{}", token_hash(&token)),
         _ => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
             Some(ConnectInfo(addr)) => format!("a:{}", addr.ip()),
             None => "a:unknown".to_owned(),

@@ -1,7 +1,6 @@
 //! A Space's files as the server pushes them: the initial revision of a new Space (a `README.md`
 //! with front matter, `.gitattributes`, for static Spaces an `index.html`, plus the `files` of
-//! the create body), its revision id (a hex SHA-256 of the content, 40 digits), its card data and
-//! push settings, and the server's copy under `<data>/repos/<owner>/<name>` (what a restart
+//! the create body), its card data and push settings, and the server's copy under `<data>/repos/<owner>/<name>` (what a restart
 //! pushes again when a crash came before the supervisor committed the push, and what a
 //! duplicate copies).
 
@@ -10,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use spaces_core::{AppPath, Sdk, SpaceId};
 
 use crate::error::ApiError;
@@ -238,22 +236,6 @@ pub fn describe(sdk: Sdk, files: BTreeMap<String, Vec<u8>>) -> Result<RepoFiles,
     Ok(out)
 }
 
-/// The revision id of a set of files: SHA-256 over each path and content, 40 hex digits.
-pub fn revision_sha(files: &BTreeMap<String, Vec<u8>>) -> String {
-    let mut h = Sha256::new();
-    for (path, content) in files {
-        h.update((path.len() as u64).to_le_bytes());
-        h.update(path.as_bytes());
-        h.update((content.len() as u64).to_le_bytes());
-        h.update(content);
-    }
-    h.finalize()
-        .iter()
-        .take(20)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// The server's copy of a Space's files.
 pub fn repo_dir(data: &Path, id: &SpaceId) -> PathBuf {
     data.join("repos").join(id.owner()).join(id.name())
@@ -351,7 +333,6 @@ mod tests {
         assert!(r.files.contains_key("index.html") && r.files.contains_key(".gitattributes"));
         assert_eq!(r.card_data["sdk"], "static");
         assert_eq!(r.card_data["title"], "demo");
-        assert_eq!(revision_sha(&r.files).len(), 40);
         let wrong = BTreeMap::from([("README.md".to_owned(), b"---\nsdk: gradio\n---\n".to_vec())]);
         assert!(initial(&id, Sdk::Static, wrong, &CardInput::default()).is_err());
         let under = BTreeMap::from([

@@ -158,6 +158,31 @@ impl ServerBuilder {
             pushing: Mutex::new(Default::default()),
             meta_lock: Mutex::new(()),
         });
+        // Spaces made before repositories existed: their repository from the server's copy.
+        let missing: Vec<SpaceId> = app
+            .sup
+            .list()
+            .into_iter()
+            .map(|s| s.id)
+            .filter(|id| !crate::git::repo_path(&data, id).is_dir())
+            .collect();
+        if !missing.is_empty() {
+            let data2 = data.clone();
+            let made = tokio::task::spawn_blocking(move || {
+                for id in missing {
+                    let files = crate::repo::read_dir(&crate::repo::repo_dir(&data2, &id))
+                        .unwrap_or_default();
+                    let repo = crate::git::repo_path(&data2, &id);
+                    if let Err(e) = crate::git::init(&repo, &files, "initial commit") {
+                        tracing::warn!(space = %id, error = %e, "could not make the Space's repository");
+                    }
+                }
+            })
+            .await;
+            if let Err(e) = made {
+                tracing::warn!(error = %e, "making the missing repositories failed");
+            }
+        }
         for id in unpushed {
             let Some(entry) = app.registry.get(&id) else {
                 continue;

@@ -78,6 +78,10 @@ pub struct PushSettings {
     pub app_port: Option<u16>,
     /// The Space's title (`SPACE_TITLE`).
     pub title: Option<String>,
+    /// The pushed configuration cannot be used (a README front matter error, line-precise):
+    /// the push is committed as `RepoCheck::ConfigError`, the Space goes to `CONFIG_ERROR`
+    /// (an instance serving is stopped) and the message is its `build_error`.
+    pub config_error: Option<String>,
 }
 
 /// A Space as the supervisor sees it.

@@ -46,7 +46,9 @@ impl Supervisor {
         } else {
             repo.join(&folder).join(app_file.as_path())
         };
-        let check = if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
+        let check = if let Some(msg) = &settings.config_error {
+            RepoCheck::ConfigError(msg.clone())
+        } else if std::fs::symlink_metadata(&target).is_ok_and(|m| m.is_file()) {
             RepoCheck::Ready
         } else {
             RepoCheck::NoAppFile
@@ -66,6 +68,9 @@ impl Supervisor {
                 }
                 if let Some(t) = settings.title {
                     d.space.set_title(t);
+                }
+                if let Some(msg) = settings.config_error {
+                    d.build_error = Some(msg);
                 }
                 true
             },

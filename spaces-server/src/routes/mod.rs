@@ -1,6 +1,8 @@
 //! The routes, by concept, and the router with every layer (see [`crate::limits`]).
 
 mod billing;
+mod files;
+mod git_http;
 mod logs;
 mod repos;
 mod runtime;
@@ -77,6 +79,20 @@ pub(crate) fn router(app: App) -> Router {
                 .delete(variables::remove),
         )
         .route(&format!("{space}/duplicate"), post(repos::duplicate))
+        .route(
+            &format!("{space}/preupload/{{revision}}"),
+            post(files::preupload),
+        )
+        .route(&format!("{space}/commit/{{revision}}"), post(files::commit))
+        .route(&format!("{space}/tree/{{revision}}"), get(files::tree))
+        .route(
+            &format!("{space}/tree/{{revision}}/{{*path}}"),
+            get(files::tree_path),
+        )
+        .route(
+            &format!("{space}/paths-info/{{revision}}"),
+            post(files::paths_info),
+        )
         .route(&format!("{space}/logs/{{kind}}"), get(logs::logs))
         .route("/api/whoami-v2", get(whoami::whoami))
         .route("/api/billing/{namespace}/{period}", get(billing::invoice))

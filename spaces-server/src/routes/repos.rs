@@ -160,7 +160,7 @@ async fn create_space(
     sdk: Sdk,
     settings: Settings,
     files: RepoFiles,
-    duplicated_from: Option<String>,
+    duplicated_from: Option<SpaceId>,
 ) -> Result<SpaceMeta, ApiError> {
     if app.registry.get(&id).is_some() {
         return Err(conflict(origin, &id));
@@ -175,7 +175,41 @@ async fn create_space(
         }
         Err(e) => return Err(e.into()),
     };
-    let sha = repo::revision_sha(&files.files);
+    // The Space's repository: a first commit of its files, or a copy of the source's.
+    let git_dir = crate::git::repo_path(&app.data, &id);
+    let made = {
+        let (git_dir, content) = (git_dir.clone(), files.files.clone());
+        let source = duplicated_from
+            .as_ref()
+            .map(|from| crate::git::repo_path(&app.data, from));
+        tokio::task::spawn_blocking(move || match source {
+            Some(src) if src.is_dir() => {
+                crate::git::copy_repo(&src, &git_dir)?;
+                crate::git::head(&git_dir)?
+                    .ok_or_else(|| std::io::Error::other("the source repository has no `main`"))
+            }
+            _ => crate::git::init(&git_dir, &content, "initial commit"),
+        })
+        .await
+    };
+    let sha = match made {
+        Ok(Ok(sha)) => sha,
+        Ok(Err(e)) => {
+            let _ = app.sup.delete(&id).await;
+            let _ = std::fs::remove_dir_all(&git_dir);
+            return Err(ApiError::internal(format!(
+                "making the Space's repository: {e}"
+            )));
+        }
+        Err(e) => {
+            let _ = app.sup.delete(&id).await;
+            let _ = std::fs::remove_dir_all(&git_dir);
+            return Err(ApiError::internal(format!(
+                "making the Space's repository: {e}"
+            )));
+        }
+    };
+    let duplicated_from = duplicated_from.map(|d| d.to_string());
     let meta = SpaceMeta {
         oid: object_id(&format!("{id}@{}", status.created_at)),
         created_at: status.created_at,
@@ -218,6 +252,7 @@ async fn create_space(
         // Undo the create: nothing was acknowledged.
         let _ = app.sup.delete(&id).await;
         let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&git_dir);
         return Err(e);
     }
     app.registry.insert(
@@ -228,7 +263,7 @@ async fn create_space(
             saved: Some(std::sync::Arc::new(meta.clone())),
         },
     );
-    app.spawn_push(id, &sha, files.app_file, files.app_port, files.title);
+    app.spawn_build(id, sha);
     Ok(meta)
 }
 
@@ -336,6 +371,7 @@ pub(crate) async fn delete(
     app.registry.remove(&id);
     app.db.remove_meta(id.as_str())?;
     let _ = std::fs::remove_dir_all(repo::repo_dir(&app.data, &id));
+    let _ = std::fs::remove_dir_all(crate::git::repo_path(&app.data, &id));
     Ok(Json(json!({})))
 }
 
@@ -397,7 +433,7 @@ pub(crate) async fn duplicate(
         status.sdk,
         settings,
         files,
-        Some(from.to_string()),
+        Some(from.clone()),
     )
     .await?;
     Ok(Json(json!({

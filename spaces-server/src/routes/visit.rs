@@ -48,6 +48,18 @@ pub(crate) async fn visit_path(
     caller: Caller,
     req: Request,
 ) -> Result<Response, ApiError> {
+    if super::git_http::is_git_path(&path) {
+        return super::git_http::serve(state.0, &namespace, &name, &path, caller, req).await;
+    }
+    if let Some(rest) = path.strip_prefix("resolve/") {
+        if matches!(
+            *req.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD
+        ) {
+            let id = super::space_id(&namespace, &name)?;
+            return super::files::resolve(state.0, caller, id, rest, req.method()).await;
+        }
+    }
     forward(state, namespace, name, path, caller, req).await
 }
 

@@ -64,10 +64,11 @@ pub fn runtime_json(status: &SpaceStatus, catalog: &Catalog, domain: &str, pushi
     out
 }
 
-/// Why the Space does not run, when it does not: the build's error in `BUILD_ERROR`, else the
-/// runtime's (a crash, a timeout, hardware no backend here can give).
+/// Why the Space does not run, when it does not: the build's error in `BUILD_ERROR` (the
+/// README's line-precise problem in `CONFIG_ERROR`), else the runtime's (a crash, a timeout,
+/// hardware no backend here can give).
 pub fn error_message(status: &SpaceStatus) -> Option<String> {
-    if status.stage == Stage::BuildError {
+    if matches!(status.stage, Stage::BuildError | Stage::ConfigError) {
         if let Some(e) = &status.build_error {
             return Some(e.clone());
         }
