@@ -36,6 +36,7 @@ fn git(repo: &Path) -> Command {
         .arg(repo)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_LITERAL_PATHSPECS", "1")
         .env_remove("GIT_DIR")
         .env_remove("GIT_INDEX_FILE")
         .env_remove("GIT_WORK_TREE");
@@ -386,6 +387,7 @@ pub fn valid_branch(name: &str) -> bool {
 
 /// The commit a revision names: a branch, or a full commit id present in the repository.
 pub fn resolve(repo: &Path, rev: &str) -> std::io::Result<Option<String>> {
+    let rev = if rev == "HEAD" { "main" } else { rev };
     let spec = if is_sha(rev) {
         format!("{rev}^{{commit}}")
     } else if valid_branch(rev) {

@@ -374,6 +374,20 @@ async fn openapi_describes_every_route() {
         ("/api/spaces/{namespace}/{name}/variables", "post"),
         ("/api/spaces/{namespace}/{name}/variables", "delete"),
         ("/api/spaces/{namespace}/{name}/duplicate", "post"),
+        (
+            "/api/spaces/{namespace}/{name}/preupload/{revision}",
+            "post",
+        ),
+        ("/api/spaces/{namespace}/{name}/commit/{revision}", "post"),
+        ("/api/spaces/{namespace}/{name}/tree/{revision}", "get"),
+        (
+            "/api/spaces/{namespace}/{name}/tree/{revision}/{path}",
+            "get",
+        ),
+        (
+            "/api/spaces/{namespace}/{name}/paths-info/{revision}",
+            "post",
+        ),
         ("/api/spaces/{namespace}/{name}/logs/{kind}", "get"),
         ("/api/spaces/{namespace}/{name}/settings", "put"),
         ("/api/whoami-v2", "get"),

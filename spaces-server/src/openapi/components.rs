@@ -16,6 +16,8 @@ pub(super) fn components() -> Value {
             "name": p("name", "path", string.clone(), true, "The Space's name"),
             "appPath": p("path", "path", string.clone(), true, "A path of the Space's app"),
             "revision": p("revision", "path", string.clone(), true, "`main`, `HEAD` or the Space's sha"),
+            "treePath": p("path", "path", string.clone(), true, "A folder of the Space's repository"),
+            "recursive": p("recursive", "query", json!({"type": "boolean"}), false, "List the whole subtree"),
             "kind": p("kind", "path", json!({"type": "string", "enum": ["build", "run"]}), true, "Which log"),
             "billingNamespace": p("namespace", "path", string.clone(), true, "A user or an organisation"),
             "period": p("period", "path", string.clone(), true, "A month, YYYY-MM (anything else is 400)"),

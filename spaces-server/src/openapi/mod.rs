@@ -54,6 +54,7 @@ fn op(
             403 => "A read token on a mutation, or a caller who is not the owner or a member",
             404 => "No such Space, or a private one the caller may not see (X-Error-Code: RepoNotFound)",
             409 => "The Space exists already (the body carries its `url`); for a visit: the Space does not run",
+            412 => "`parentCommit` is not the head of the branch any more (a commit happened since)",
             413 => "The body is over the size limit",
             429 => "Too many requests for this token: see Retry-After",
             _ => "The server is shutting down, or the request took longer than its timeout",
@@ -497,6 +498,90 @@ pub fn document() -> Value {
             &[400, 401, 403, 404, 409],
         ),
     );
+    let rev_params: &[&str] = &["namespace", "name", "revision"];
+    let entry = obj(json!({
+        "type": {"type": "string", "enum": ["file", "directory"]},
+        "path": {"type": "string"},
+        "oid": {"type": "string"},
+        "size": {"type": "integer"},
+    }));
+    let entries = json!({"type": "array", "items": entry});
+    add(
+        format!("{s}/preupload/{{revision}}"),
+        "post",
+        op(
+            "How each file of a coming commit is uploaded (`regular`: in the commit body), with the blob id of the file already there",
+            "preuploadSpaceFiles",
+            rev_params,
+            Some(obj(json!({"files": {"type": "array", "items": obj(json!({
+                "path": {"type": "string"}, "size": {"type": "integer"}, "sample": {"type": "string"}}))}}))),
+            ok("Upload modes", obj(json!({"files": {"type": "array", "items": obj(json!({
+                "path": {"type": "string"},
+                "uploadMode": {"type": "string", "enum": ["regular", "lfs"]},
+                "shouldIgnore": {"type": "boolean"},
+                "oid": {"type": "string", "nullable": true}}))}}))),
+            RW,
+        ),
+    );
+    add(format!("{s}/commit/{{revision}}"), "post", {
+        let mut o = op(
+            "Make a commit on a branch (NDJSON lines: `header` {summary, description, parentCommit?}, `file` {path, content, encoding}, `deletedFile`, `deletedFolder`); a new commit on `main` rebuilds the Space",
+            "createSpaceCommit",
+            rev_params,
+            None,
+            ok("The commit", obj(json!({
+                "commitUrl": {"type": "string"},
+                "commitOid": {"type": "string"},
+                "success": {"type": "boolean"},
+                "pullRequestUrl": {"type": "string", "nullable": true}}))),
+            &[400, 401, 403, 404, 412],
+        );
+        o["requestBody"] = json!({"required": false, "content": {
+            "application/x-ndjson": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}}}});
+        o
+    });
+    add(
+        format!("{s}/tree/{{revision}}"),
+        "get",
+        op(
+            "The files and folders at the root of a revision (`recursive=true`: all of them)",
+            "listSpaceTree",
+            &["namespace", "name", "revision", "recursive"],
+            None,
+            ok("Entries", entries.clone()),
+            &[400, 404],
+        ),
+    );
+    add(
+        format!("{s}/tree/{{revision}}/{{path}}"),
+        "get",
+        op(
+            "The files and folders of a folder of a revision (`recursive=true`: all of them)",
+            "listSpaceTreeAt",
+            &["namespace", "name", "revision", "treePath", "recursive"],
+            None,
+            ok("Entries", entries.clone()),
+            &[400, 404],
+        ),
+    );
+    add(format!("{s}/paths-info/{{revision}}"), "post", {
+        let mut o = op(
+            "The entries of the given paths at a revision (those that exist)",
+            "getSpacePathsInfo",
+            rev_params,
+            None,
+            ok("Entries", entries),
+            &[400, 404],
+        );
+        let body = obj(
+            json!({"paths": {"type": "array", "items": {"type": "string"}}, "expand": {"type": "boolean"}}),
+        );
+        o["requestBody"] = json!({"required": false, "content": {
+            "application/x-www-form-urlencoded": {"schema": body.clone()},
+            "application/json": {"schema": body}}});
+        o
+    });
     add(format!("{s}/logs/{{kind}}"), "get", {
         let mut o = op(
             "Build or run logs (`follow=true` streams new run log lines)",
