@@ -109,11 +109,12 @@ impl App {
         let repo = crate::git::repo_path(&self.data, id);
         let dir = build_dir(&self.data, id, commit);
         let (repo2, dir2, commit2) = (repo.clone(), dir.clone(), commit.to_owned());
+        let data = self.data.clone();
         let written = tokio::task::spawn_blocking(move || {
             if let Some(p) = dir2.parent() {
                 std::fs::create_dir_all(p)?;
             }
-            let readme = crate::git::checkout(&repo2, &commit2, &dir2)?;
+            let readme = crate::git::checkout(&repo2, &commit2, &dir2, &data)?;
             let names = crate::git::files(&repo2, &commit2)?;
             Ok::<_, std::io::Error>((readme, names.into_keys().collect::<Vec<_>>()))
         })

@@ -77,6 +77,14 @@ pub enum ApiError {
         /// Why.
         message: String,
     },
+    /// 413: a file of the Space is over the file size limit (`--max-file-size`).
+    #[error(
+        "the file is larger than this server's file size limit of {limit} bytes (--max-file-size)"
+    )]
+    FileTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// 413: the body is over the size limit.
     #[error("the request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -139,7 +147,9 @@ impl ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::RepoNotFound { .. } | ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::FileTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::RevisionNotFound { .. } | ApiError::EntryNotFound { .. } => {
                 StatusCode::NOT_FOUND
             }

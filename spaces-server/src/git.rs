@@ -302,6 +302,7 @@ pub fn checkout(
     repo: &Path,
     commit: &str,
     dir: &Path,
+    data: &Path,
 ) -> std::io::Result<BTreeMap<String, Vec<u8>>> {
     std::fs::create_dir(dir)?;
     let entries = files(repo, commit)?;
@@ -322,8 +323,14 @@ pub fn checkout(
         if let Some(p) = target.parent() {
             std::fs::create_dir_all(p)?;
         }
-        // A fresh folder: nothing here is a symlink, so nothing written leaves it.
-        std::fs::write(&target, &content)?;
+        // A fresh folder: nothing here is a symlink, so nothing written leaves it. An LFS
+        // pointer whose object is stored is written as the object's content.
+        match crate::lfs::parse_pointer(&content) {
+            Some((oid, size)) if crate::lfs::stored_size(data, &oid) == Some(size) => {
+                std::fs::copy(crate::lfs::object_path(data, &oid), &target)?;
+            }
+            _ => std::fs::write(&target, &content)?,
+        }
         #[cfg(unix)]
         if entry.mode == "100755" {
             use std::os::unix::fs::PermissionsExt;
@@ -354,7 +361,7 @@ mod tests {
         assert_eq!(head(&repo).unwrap().as_deref(), Some(sha.as_str()));
         assert_eq!(read_commit(&repo, &sha).unwrap(), files);
         let out = tmp.path().join("out");
-        checkout(&repo, &sha, &out).unwrap();
+        checkout(&repo, &sha, &out, tmp.path()).unwrap();
         assert_eq!(std::fs::read(out.join("sub/x.txt")).unwrap(), b"hi");
         let copy = tmp.path().join("b.git");
         copy_repo(&repo, &copy).unwrap();

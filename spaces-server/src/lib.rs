@@ -42,6 +42,7 @@ mod db;
 mod error;
 mod git;
 mod identity;
+mod lfs;
 mod limits;
 mod meta;
 pub mod openapi;

@@ -42,17 +42,21 @@ pub struct Limits {
     pub rate_per_second: u32,
     /// The burst allowed above the rate.
     pub rate_burst: u32,
+    /// The largest file of a Space (an LFS object; a regular file is also bounded by
+    /// `body_bytes`): above it, 413 naming the limit.
+    pub max_file_bytes: u64,
 }
 
 impl Default for Limits {
     /// 16 MiB bodies (a create may carry files), 60 s, 100 requests per second with bursts of
-    /// 200.
+    /// 200, 5 GiB files.
     fn default() -> Self {
         Self {
             body_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(60),
             rate_per_second: 100,
             rate_burst: 200,
+            max_file_bytes: 5 * 1024 * 1024 * 1024,
         }
     }
 }

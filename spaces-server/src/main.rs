@@ -68,6 +68,9 @@ struct Serve {
     /// The largest request body, in bytes.
     #[arg(long, default_value_t = Limits::default().body_bytes)]
     body_limit: usize,
+    /// The largest file of a Space (an LFS object), in bytes: above it, 413 naming the limit.
+    #[arg(long, default_value_t = Limits::default().max_file_bytes)]
+    max_file_size: u64,
     /// Seconds a request may take until its response starts.
     #[arg(long, default_value_t = 60)]
     request_timeout: u64,
@@ -187,6 +190,7 @@ async fn serve(args: Serve) -> Result<(), Error> {
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
             rate_per_second: args.rate_limit,
             rate_burst: args.rate_burst,
+            max_file_bytes: args.max_file_size,
         });
     if let Some(path) = &args.catalog {
         builder = builder.catalog(spaces_config::catalog_file::load_catalog(path)?);

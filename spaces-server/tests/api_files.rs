@@ -239,3 +239,96 @@ async fn commit_api_round_trip() {
     assert_eq!(del.status, StatusCode::OK);
     assert!(!e.dir.path().join("git/alice/site.git").exists());
 }
+
+#[tokio::test]
+async fn lfs_batch_upload_commit_and_resolve() {
+    use sha2::Digest;
+    let e = env().await;
+    e.create(json!({"type": "space", "name": "big", "sdk": "static"}))
+        .await;
+    let content = vec![7u8; 5000];
+    let oid: String = sha2::Sha256::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    // preupload: `*.bin` is LFS by the first commit's .gitattributes.
+    let pre = e
+        .post(
+            "/api/spaces/alice/big/preupload/main",
+            Some(&e.alice),
+            json!({"files": [{"path": "w.bin", "size": 5000, "sample": ""}]}),
+        )
+        .await;
+    assert_eq!(pre.body["files"][0]["uploadMode"], "lfs", "{}", pre.text);
+    let batch = json!({"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": 5000}]});
+    let anon = e
+        .post(
+            "/spaces/alice/big.git/info/lfs/objects/batch",
+            None,
+            batch.clone(),
+        )
+        .await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    let b = e
+        .post(
+            "/spaces/alice/big.git/info/lfs/objects/batch",
+            Some(&e.alice),
+            batch.clone(),
+        )
+        .await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text);
+    let href = b.body["objects"][0]["actions"]["upload"]["href"]
+        .as_str()
+        .unwrap();
+    let path = href.strip_prefix("http://hub.test:8080").unwrap();
+    // A wrong content is refused; the right one is stored (no credentials: the href is signed).
+    let bad = e
+        .raw(Method::PUT, path, None, Some(vec![1u8; 5000]), &[])
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    let up = e
+        .raw(Method::PUT, path, None, Some(content.clone()), &[])
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.text);
+    let again = e
+        .post(
+            "/spaces/alice/big.git/info/lfs/objects/batch",
+            Some(&e.alice),
+            batch,
+        )
+        .await;
+    assert!(
+        again.body["objects"][0].get("actions").is_none(),
+        "{}",
+        again.text
+    );
+    // Over the file size limit: 413 naming it.
+    let huge = e
+        .post(
+            "/spaces/alice/big.git/info/lfs/objects/batch",
+            Some(&e.alice),
+            json!({"operation": "upload", "objects": [{"oid": oid, "size": 1u64 << 40}]}),
+        )
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(huge.text.contains("limit"), "{}", huge.text);
+    let body = ndjson(&[
+        json!({"key": "header", "value": {"summary": "lfs"}}),
+        json!({"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": 5000}}),
+    ]);
+    let c = e
+        .raw(
+            Method::POST,
+            "/api/spaces/alice/big/commit/main",
+            Some(&e.alice),
+            Some(body),
+            &[],
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    let r = e.get("/spaces/alice/big/resolve/main/w.bin", None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.text.len(), 5000);
+    assert_eq!(r.header("x-linked-size"), Some("5000"));
+    assert_eq!(r.header("etag"), Some(format!("\"{oid}\"").as_str()));
+}

@@ -26,6 +26,10 @@ use crate::error::ApiError;
 use crate::git::{self, Op};
 use crate::App;
 
+/// Files above this size are uploaded with LFS (as on the Hub), and so are the files
+/// `.gitattributes` marks `filter=lfs`.
+const LFS_ABOVE: u64 = 10 * 1024 * 1024;
+
 /// At most this many operations in a commit, or paths in a `paths-info` request.
 const MAX_OPS: usize = 10_000;
 
@@ -83,22 +87,45 @@ pub(crate) async fn preupload(
             .get("path")
             .and_then(Value::as_str)
             .ok_or_else(|| ApiError::bad_request(format!("`files[{i}].path` is required")))?;
-        paths.push(path_of(&format!("files[{i}].path"), p)?);
+        let size = item.get("size").and_then(Value::as_u64).unwrap_or(0);
+        if size > app.limits.max_file_bytes {
+            return Err(ApiError::FileTooLarge {
+                limit: app.limits.max_file_bytes,
+            });
+        }
+        paths.push((path_of(&format!("files[{i}].path"), p)?, size));
     }
     let repo = git::repo_path(&app.data, &id);
     let found = blocking(move || {
+        let patterns = match git::entry(&repo, &commit, ".gitattributes")? {
+            Some(e) if e.kind == "file" && e.size < 1 << 20 => {
+                crate::lfs::lfs_patterns(&String::from_utf8_lossy(&git::blob(&repo, &e.oid)?))
+            }
+            _ => Vec::new(),
+        };
         let mut out = Vec::new();
-        for p in paths {
-            let e = git::entry(&repo, &commit, &p)?;
-            out.push((p, e.filter(|e| e.kind == "file").map(|e| e.oid)));
+        for (p, size) in paths {
+            let lfs = size > LFS_ABOVE || crate::lfs::matches(&patterns, &p);
+            let oid = match git::entry(&repo, &commit, &p)?.filter(|e| e.kind == "file") {
+                Some(e) if e.size < 1024 => {
+                    let content = git::blob(&repo, &e.oid)?;
+                    match crate::lfs::parse_pointer(&content) {
+                        Some((sha256, _)) => Some(sha256),
+                        None => Some(e.oid),
+                    }
+                }
+                Some(e) => Some(e.oid),
+                None => None,
+            };
+            out.push((p, lfs, oid));
         }
         Ok(out)
     })
     .await?;
     let files: Vec<Value> = found
         .into_iter()
-        .map(|(path, oid)| {
-            json!({"path": path, "uploadMode": "regular", "shouldIgnore": false, "oid": oid})
+        .map(|(path, lfs, oid)| {
+            json!({"path": path, "uploadMode": if lfs { "lfs" } else { "regular" }, "shouldIgnore": false, "oid": oid})
         })
         .collect();
     Ok(Json(json!({ "files": files })))
@@ -191,15 +218,27 @@ pub(crate) async fn commit(
                 ops.push(Op::Delete(path));
             }
             "lfsFile" => {
-                return Err(ApiError::bad_request(format!(
-                    "line {}: LFS files are not offered by this server yet: send the file as a \
-                     regular file",
-                    n + 1
-                )))
+                let path = path_of(&field("path"), &text("path").unwrap_or_default())?;
+                let oid = text("oid").unwrap_or_default();
+                let stored = crate::lfs::stored_size(&app.data, &oid).ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "{}: no LFS object {oid:?} was uploaded (use the batch API first)",
+                        field("oid")
+                    ))
+                })?;
+                if let Some(size) = value.get("size").and_then(Value::as_u64) {
+                    if size != stored {
+                        return Err(ApiError::bad_request(format!(
+                            "{}: {size}, but the object holds {stored} bytes",
+                            field("size")
+                        )));
+                    }
+                }
+                ops.push(Op::Put(path, crate::lfs::pointer(&oid, stored)));
             }
             other => {
                 return Err(ApiError::bad_request(format!(
-                    "line {}: unknown `key` {other:?} (header, file, deletedFile, deletedFolder)",
+                    "line {}: unknown `key` {other:?} (header, file, lfsFile, deletedFile, deletedFolder)",
                     n + 1
                 )))
             }
@@ -380,19 +419,44 @@ pub(crate) async fn resolve(
             message: format!("{id}: no file `{path}` at {rev}"),
         });
     };
-    let len = content.len();
-    let body = if method == Method::HEAD {
-        axum::body::Body::empty()
-    } else {
-        axum::body::Body::from(content)
+    let pointer = crate::lfs::parse_pointer(&content)
+        .filter(|(oid, size)| crate::lfs::stored_size(&app.data, oid) == Some(*size));
+    let (len, etag, body) = match &pointer {
+        Some((oid, size)) => {
+            let file = tokio::fs::File::open(crate::lfs::object_path(&app.data, oid))
+                .await
+                .map_err(|e| ApiError::internal(format!("reading an LFS object: {e}")))?;
+            let body = if method == Method::HEAD {
+                axum::body::Body::empty()
+            } else {
+                axum::body::Body::from_stream(super::lfs_http::tokio_util_read(file))
+            };
+            (*size, oid.clone(), body)
+        }
+        None => {
+            let len = content.len() as u64;
+            let body = if method == Method::HEAD {
+                axum::body::Body::empty()
+            } else {
+                axum::body::Body::from(content)
+            };
+            (len, entry.oid.clone(), body)
+        }
     };
     let mut r = (StatusCode::OK, body).into_response();
     let h = r.headers_mut();
     h.insert("x-repo-commit", crate::error::header_text(&commit));
     h.insert(
         axum::http::header::ETAG,
-        crate::error::header_text(&format!("\"{}\"", entry.oid)),
+        crate::error::header_text(&format!("\"{etag}\"")),
     );
+    if pointer.is_some() {
+        h.insert(
+            "x-linked-etag",
+            crate::error::header_text(&format!("\"{etag}\"")),
+        );
+        h.insert("x-linked-size", HeaderValue::from(len));
+    }
     h.insert(axum::http::header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(
         axum::http::header::CONTENT_TYPE,

@@ -3,6 +3,7 @@
 mod billing;
 mod files;
 mod git_http;
+mod lfs_http;
 mod logs;
 mod repos;
 mod runtime;
@@ -100,27 +101,45 @@ pub(crate) fn router(app: App) -> Router {
         .route("/spaces/{namespace}/{name}", any(visit::visit_root))
         .route("/spaces/{namespace}/{name}/{*path}", any(visit::visit_path))
         .fallback(not_found)
-        .with_state(app.clone());
+        .with_state(app.clone())
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes));
+    // Routes whose bodies may exceed the body limit: LFS objects (bounded by the file size
+    // limit) and git pushes.
+    let big = Router::new()
+        .route(
+            "/spaces/{namespace}/{name}/info/lfs/objects/{oid}",
+            any(lfs_http::object),
+        )
+        .route(
+            "/spaces/{namespace}/{name}/git-receive-pack",
+            any(visit::git_post),
+        )
+        .route(
+            "/spaces/{namespace}/{name}/git-upload-pack",
+            any(visit::git_post),
+        )
+        .with_state(app.clone())
+        .layer(DefaultBodyLimit::disable());
     let x_request_id = HeaderName::from_static("x-request-id");
-    api.layer(axum::middleware::from_fn_with_state(
-        app.clone(),
-        crate::auth::authenticate,
-    ))
-    .layer(axum::middleware::from_fn_with_state(
-        app,
-        crate::limits::rate_limit,
-    ))
-    .layer(DefaultBodyLimit::max(limits.body_bytes))
-    .layer(RequestBodyLimitLayer::new(limits.body_bytes))
-    .layer(TimeoutLayer::with_status_code(
-        StatusCode::SERVICE_UNAVAILABLE,
-        limits.request_timeout,
-    ))
-    .layer(CatchPanicLayer::new())
-    .layer(axum::middleware::from_fn(crate::limits::error_bodies))
-    .layer(TraceLayer::new_for_http())
-    .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-    .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+    api.merge(big)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            crate::auth::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            crate::limits::rate_limit,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(axum::middleware::from_fn(crate::limits::error_bodies))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
 }
 
 async fn not_found() -> ApiError {

@@ -63,6 +63,26 @@ pub(crate) async fn visit_path(
     forward(state, namespace, name, path, caller, req).await
 }
 
+/// `POST /spaces/{namespace}/{name}/git-upload-pack|git-receive-pack`: git's protocol, without
+/// the API's body limit (a push may be large).
+pub(crate) async fn git_post(
+    state: State<App>,
+    caller: Caller,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_owned();
+    let mut parts = path.trim_start_matches('/').split('/');
+    let (Some(_), Some(namespace), Some(name), Some(service)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ApiError::NotFound {
+            message: "no such route".into(),
+        });
+    };
+    let (namespace, name, service) = (namespace.to_owned(), name.to_owned(), service.to_owned());
+    super::git_http::serve(state.0, &namespace, &name, &service, caller, req).await
+}
+
 /// 409: the Space is in a state that does not serve (no app file, paused, failed); the
 /// runtime tells why.
 fn not_running(id: &spaces_core::SpaceId, why: &str) -> ApiError {
