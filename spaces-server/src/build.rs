@@ -15,6 +15,19 @@ use crate::App;
 
 static BUILDS: AtomicU64 = AtomicU64::new(0);
 
+/// One build of a Space at a time: a build that waited and whose commit is no longer the head of
+/// `main` is skipped (the newer commit builds), so an older commit never replaces a newer one.
+fn turn(id: &SpaceId) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static TURNS: std::sync::OnceLock<
+        std::sync::Mutex<
+            std::collections::HashMap<SpaceId, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    let map = TURNS.get_or_init(Default::default);
+    let mut m = map.lock().unwrap_or_else(|e| e.into_inner());
+    std::sync::Arc::clone(m.entry(id.clone()).or_default())
+}
+
 /// What a README says for a push.
 #[derive(Debug, Default)]
 pub(crate) struct ReadmeCheck {
@@ -105,8 +118,19 @@ impl App {
     }
 
     async fn build(&self, id: &SpaceId, commit: &str, revision: Revision) -> Result<(), String> {
+        let turn = turn(id);
+        let _turn = turn.lock().await;
         let status = self.sup.status(id).map_err(|e| e.to_string())?;
         let repo = crate::git::repo_path(&self.data, id);
+        let r = repo.clone();
+        let head = tokio::task::spawn_blocking(move || crate::git::head(&r))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        if head.as_deref() != Some(commit) {
+            tracing::info!(space = %id, commit, "not the head of main any more: not built");
+            return Ok(());
+        }
         let dir = build_dir(&self.data, id, commit);
         let (repo2, dir2, commit2) = (repo.clone(), dir.clone(), commit.to_owned());
         let data = self.data.clone();

@@ -158,13 +158,17 @@ impl ServerBuilder {
             pushing: Mutex::new(Default::default()),
             meta_lock: Mutex::new(()),
         });
-        // Spaces made before repositories existed: their repository from the server's copy.
+        // Spaces made before repositories existed: their repository from the server's copy (a
+        // Space without one, as `seed` makes them, gets none).
         let missing: Vec<SpaceId> = app
             .sup
             .list()
             .into_iter()
             .map(|s| s.id)
-            .filter(|id| !crate::git::repo_path(&data, id).is_dir())
+            .filter(|id| {
+                !crate::git::repo_path(&data, id).is_dir()
+                    && crate::repo::repo_dir(&data, id).is_dir()
+            })
             .collect();
         if !missing.is_empty() {
             let data2 = data.clone();
@@ -188,7 +192,11 @@ impl ServerBuilder {
                 continue;
             };
             let meta = entry.meta(&id);
-            if let Some(sha) = &meta.sha {
+            let repo = crate::git::repo_path(&data, &id);
+            if let Ok(Some(head)) = crate::git::head(&repo) {
+                tracing::info!(space = %id, "building again the head of an interrupted push");
+                app.spawn_build(id.clone(), head);
+            } else if let Some(sha) = &meta.sha {
                 if crate::repo::repo_dir(&data, &id).is_dir() {
                     tracing::info!(space = %id, "pushing again the files of an interrupted create");
                     let app_file = meta.app_file.as_deref().and_then(|f| AppPath::new(f).ok());
