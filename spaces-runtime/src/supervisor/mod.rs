@@ -80,7 +80,8 @@ pub struct PushSettings {
     pub title: Option<String>,
     /// The pushed configuration cannot be used (a README front matter error, line-precise):
     /// the push is committed as `RepoCheck::ConfigError`, the Space goes to `CONFIG_ERROR`
-    /// (an instance serving is stopped) and the message is its `build_error`.
+    /// (an instance serving is stopped) and the message is its `build_error` and its build
+    /// log.
     pub config_error: Option<String>,
 }
 

@@ -70,6 +70,8 @@ impl Supervisor {
                     d.space.set_title(t);
                 }
                 if let Some(msg) = settings.config_error {
+                    // The build log of a configuration error: its message, as its last line.
+                    d.build_log = vec![msg.clone()];
                     d.build_error = Some(msg);
                 }
                 true
