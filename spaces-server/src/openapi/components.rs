@@ -49,6 +49,7 @@ pub(super) fn components() -> Value {
                     "gcTimeout": {"type": "integer", "nullable": true, "description": "Sleep time in seconds; null: never sleeps"},
                     "storage": {"type": "string", "enum": ["small", "medium", "large"], "nullable": true},
                     "devMode": {"type": "boolean"},
+                    "sha": {"type": "string", "description": "The commit of the last push the runtime took"},
                     "replicas": {"type": "object", "required": ["requested"], "properties": {"requested": {"type": "integer"}, "current": {"type": "integer"}}},
                     "domains": {"type": "array", "items": {"type": "object", "required": ["domain", "stage"], "properties": {"domain": string.clone(), "stage": string.clone()}}},
                     "sdk": string.clone(),

@@ -99,6 +99,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/billing/{namespace}/{period}", get(billing::invoice))
         .route("/openapi.json", get(openapi))
         .route("/spaces/{namespace}/{name}", any(visit::visit_root))
+        .route("/spaces/{namespace}/{name}/", any(visit::visit_root))
         .route("/spaces/{namespace}/{name}/{*path}", any(visit::visit_path))
         .fallback(not_found)
         .with_state(app.clone())

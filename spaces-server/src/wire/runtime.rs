@@ -61,6 +61,10 @@ pub fn runtime_json(status: &SpaceStatus, catalog: &Catalog, domain: &str, pushi
     if let Some(message) = error_message(status) {
         out["errorMessage"] = Value::String(message);
     }
+    if let Some(rev) = &status.revision {
+        // The commit the supervisor last took (what builds or serves).
+        out["sha"] = Value::String(rev.as_str().to_owned());
+    }
     out
 }
 
