@@ -29,6 +29,10 @@ pub struct RepoFiles {
     pub app_file: Option<AppPath>,
     /// The app port the README names.
     pub app_port: Option<u16>,
+    /// `suggested_hardware` (applies at creation only, as on the Hub).
+    pub suggested_hardware: Option<spaces_core::Flavor>,
+    /// `suggested_storage` (applies at creation only).
+    pub suggested_storage: Option<spaces_core::StorageTier>,
 }
 
 /// What the create body may say about the README.
@@ -208,6 +212,8 @@ pub fn describe(sdk: Sdk, files: BTreeMap<String, Vec<u8>>) -> Result<RepoFiles,
         title: None,
         app_file: None,
         app_port: None,
+        suggested_hardware: None,
+        suggested_storage: None,
     };
     let Some(readme) = out.files.get("README.md") else {
         return Ok(out);
@@ -233,6 +239,8 @@ pub fn describe(sdk: Sdk, files: BTreeMap<String, Vec<u8>>) -> Result<RepoFiles,
     out.title = config.title.clone();
     out.app_file = config.app_file.clone();
     out.app_port = config.app_port;
+    out.suggested_hardware = config.suggested_hardware.clone();
+    out.suggested_storage = config.suggested_storage;
     Ok(out)
 }
 

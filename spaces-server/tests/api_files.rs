@@ -332,3 +332,34 @@ async fn lfs_batch_upload_commit_and_resolve() {
     assert_eq!(r.header("x-linked-size"), Some("5000"));
     assert_eq!(r.header("etag"), Some(format!("\"{oid}\"").as_str()));
 }
+
+#[tokio::test]
+async fn suggested_hardware_applies_at_creation_only() {
+    let e = env().await;
+    let readme = "---\ntitle: s\nsdk: docker\nsuggested_storage: small\n---\n";
+    let r = e
+        .create(json!({"type": "space", "name": "sugg", "sdk": "docker",
+            "files": [{"path": "README.md", "content": readme}]}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rt = e.get("/api/spaces/alice/sugg/runtime", None).await.body;
+    assert_eq!(rt["storage"], "small", "{rt}");
+    // A later commit's suggestion changes nothing.
+    let body = ndjson(&[
+        json!({"key": "header", "value": {"summary": "m"}}),
+        json!({"key": "file", "value": {"path": "README.md", "content": readme.replace("small", "large")}}),
+    ]);
+    let c = e
+        .raw(
+            Method::POST,
+            "/api/spaces/alice/sugg/commit/main",
+            Some(&e.alice),
+            Some(body),
+            &[],
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let rt = e.get("/api/spaces/alice/sugg/runtime", None).await.body;
+    assert_eq!(rt["storage"], "small", "{rt}");
+}

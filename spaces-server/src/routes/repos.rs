@@ -325,6 +325,20 @@ pub(crate) async fn create(
         sdk_version: body.str(&["sdkVersion"])?.map(str::to_owned),
     };
     let files = repo::initial(&id, sdk, files, &card)?;
+    let mut settings = settings;
+    // The README's `suggested_*` apply at creation, where the body says nothing (as on the Hub;
+    // static Spaces have no hardware or storage).
+    if sdk.has_runtime() && settings.options.hardware.is_none() {
+        if let Some(f) = &files.suggested_hardware {
+            if app.catalog.require_flavor(f.as_str()).is_ok() && *f != spaces_core::Flavor::CpuBasic
+            {
+                settings.options.hardware = Some(f.clone());
+            }
+        }
+    }
+    if sdk.has_runtime() && settings.options.storage.is_none() {
+        settings.options.storage = files.suggested_storage;
+    }
     if !p.acts_for(&owner) {
         return Err(ApiError::forbidden(format!(
             "You don't have the rights to create a Space under the namespace `{owner}`"
