@@ -100,6 +100,22 @@ impl App {
             tracing::error!(space = %id, "bad commit id");
             return;
         };
+        // `sha` is the commit at once (as `space_info` answers on the Hub right after a commit);
+        // files and card data follow when the build reads the commit.
+        {
+            let _turn = self.meta_lock.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(entry) = self.registry.get(&id) {
+                let mut meta = (*entry.meta(&id)).clone();
+                if meta.sha.as_deref() != Some(commit.as_str()) {
+                    meta.sha = Some(commit.clone());
+                    meta.last_modified = spaces_core::Clock::now(&spaces_core::SystemClock);
+                    if let Err(e) = self.db.put_meta(&id, &meta) {
+                        tracing::warn!(space = %id, error = %e, "saving a Space's metadata");
+                    }
+                    self.registry.set_meta(&id, meta);
+                }
+            }
+        }
         let app = self.clone();
         self.pushing
             .lock()

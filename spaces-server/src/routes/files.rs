@@ -281,11 +281,31 @@ pub(crate) async fn commit(
     })))
 }
 
-fn entry_json(e: &git::TreeEntry) -> Value {
+/// An entry with what an LFS pointer says (`(sha256, size)`), when the file is one.
+type Listed = (git::TreeEntry, Option<(String, u64)>);
+
+/// Reads the pointers among `entries` (files of a pointer's size only).
+fn with_lfs(repo: &std::path::Path, entries: Vec<git::TreeEntry>) -> std::io::Result<Vec<Listed>> {
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let lfs = if e.kind == "file" && (100..=200).contains(&e.size) {
+            crate::lfs::parse_pointer(&git::blob(repo, &e.oid)?)
+        } else {
+            None
+        };
+        out.push((e, lfs));
+    }
+    Ok(out)
+}
+
+fn entry_json((e, lfs): &Listed) -> Value {
     if e.kind == "directory" {
-        json!({"type": "directory", "oid": e.oid, "size": 0, "path": e.path})
-    } else {
-        json!({"type": "file", "oid": e.oid, "size": e.size, "path": e.path})
+        return json!({"type": "directory", "oid": e.oid, "size": 0, "path": e.path});
+    }
+    match lfs {
+        Some((sha256, size)) => json!({"type": "file", "oid": e.oid, "size": size, "path": e.path,
+            "lfs": {"oid": sha256, "sha256": sha256, "size": size, "pointerSize": e.size}}),
+        None => json!({"type": "file", "oid": e.oid, "size": e.size, "path": e.path}),
     }
 }
 
@@ -314,11 +334,15 @@ async fn tree_at(
     let repo = git::repo_path(&app.data, &id);
     let recursive = flag(&query, "recursive");
     let f = folder.clone();
-    let listed = blocking(move || git::list(&repo, &commit, &f, recursive))
-        .await?
-        .ok_or_else(|| ApiError::EntryNotFound {
-            message: format!("{id}: no folder `{folder}` at {rev}"),
-        })?;
+    let listed = blocking(move || {
+        git::list(&repo, &commit, &f, recursive)?
+            .map(|l| with_lfs(&repo, l))
+            .transpose()
+    })
+    .await?
+    .ok_or_else(|| ApiError::EntryNotFound {
+        message: format!("{id}: no folder `{folder}` at {rev}"),
+    })?;
     Ok(Json(Value::Array(listed.iter().map(entry_json).collect())))
 }
 
@@ -381,7 +405,7 @@ pub(crate) async fn paths_info(
                 out.push(e);
             }
         }
-        Ok(out)
+        with_lfs(&repo, out)
     })
     .await?;
     Ok(Json(Value::Array(found.iter().map(entry_json).collect())))
