@@ -99,6 +99,10 @@ pub(crate) async fn serve(
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_PROJECT_ROOT", crate::git::root(&app.data))
         .env("GIT_HTTP_EXPORT_ALL", "1")
+        // A push's pack is bounded by the file size limit (git names the limit when it refuses).
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "receive.maxInputSize")
+        .env("GIT_CONFIG_VALUE_0", app.limits.max_file_bytes.to_string())
         .env(
             "PATH_INFO",
             format!("/{}/{}.git/{path}", id.owner(), id.name()),
