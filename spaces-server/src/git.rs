@@ -349,6 +349,46 @@ mod tests {
     use super::*;
 
     #[test]
+    fn symlinks_are_dropped_and_ref_names_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let repo = tmp.path().join("a.git");
+        let sha = init(&repo, &BTreeMap::new(), "first").unwrap();
+        // A commit with a symlink pointing outside, as a push could bring.
+        let stream = format!(
+            "commit refs/heads/main\ncommitter x <x@y> 0 +0000\ndata 1\nm\nfrom {sha}\n\
+             M 120000 inline leak\ndata 11\n/etc/passwd\nM 100644 inline ok.txt\ndata 2\nok\ndone\n"
+        );
+        let mut child = git(&repo)
+            .args(["fast-import", "--quiet", "--done"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stream.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+        let head = head(&repo).unwrap().unwrap();
+        let out = tmp.path().join("out");
+        checkout(&repo, &head, &out, tmp.path()).unwrap();
+        assert!(out.join("ok.txt").is_file());
+        assert!(std::fs::symlink_metadata(out.join("leak")).is_err());
+        for bad in [
+            "a..b", "-x", "a/.b", "x.lock", "a b", "a~1", "", "a//b", "@",
+        ] {
+            assert!(!valid_branch(bad), "{bad}");
+        }
+        assert!(valid_branch("main") && valid_branch("feature/x-1"));
+        assert_eq!(resolve(&repo, "a..b").unwrap(), None);
+        assert_eq!(
+            resolve(&repo, "HEAD").unwrap().as_deref(),
+            Some(head.as_str())
+        );
+    }
+
+    #[test]
     fn first_commit_and_checkout() {
         let tmp = tempfile::tempdir().unwrap();
         let repo = tmp.path().join("a.git");
