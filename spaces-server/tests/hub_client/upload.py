@@ -49,14 +49,7 @@ LFS_SIZE = 11 * 1024 * 1024  # above the Hub's 10 MiB threshold
 # A reason while the server lacks the commit API (issue 12): the script then says so and passes.
 NOT_YET: str | None = None
 # Checks skipped, by name, with the server behaviour that makes them fail (printed when skipped).
-KNOWN_GAPS: dict[str, str] = {
-    "space_info sha is the commit as soon as upload_folder returns":
-        "server: GET /api/spaces/{id} right after POST .../commit/main returned commitOid X still has the "
-        "previous sha (it becomes X later)",
-    "get_paths_info (binary in LFS with sha256, text not)":
-        "server: POST .../paths-info/main and GET .../tree/main give an LFS file the pointer's size (133) "
-        "and no `lfs` object {oid, size, pointerSize}",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def fetch(url: str, timeout: float = 10.0) -> tuple[int, bytes]:
