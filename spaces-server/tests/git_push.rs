@@ -378,7 +378,9 @@ fn watch(s: &Server, id: &str) -> Watch {
     let handle = tokio::spawn(async move {
         let c = client();
         let mut seen: Vec<(String, String)> = Vec::new();
-        while !flag.load(Ordering::SeqCst) {
+        loop {
+            // One more poll after the stop: the state the caller waited for is the last one.
+            let last = flag.load(Ordering::SeqCst);
             if let Ok(r) = c.get(&url).bearer_auth(&token).send().await {
                 if let Ok(v) = r.json::<Value>().await {
                     let now = (
@@ -389,6 +391,9 @@ fn watch(s: &Server, id: &str) -> Watch {
                         seen.push(now);
                     }
                 }
+            }
+            if last {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
