@@ -769,8 +769,10 @@ async fn a_pushed_readme_with_a_bad_color_is_a_config_error_with_its_line_and_co
         .collect::<String>()
         .parse()
         .unwrap_or(0);
+    eprintln!("CONFIG_ERROR errorMessage: {message}");
     assert_eq!(line, 4, "line in errorMessage {message:?}");
-    assert!(col >= 1, "column in errorMessage {message:?}");
+    // `colorFrom: orange`: the value starts at column 12.
+    assert_eq!(col, 12, "column in errorMessage {message:?}");
     assert!(
         message.contains("orange") || message.contains("colorFrom"),
         "{message:?}"
