@@ -111,13 +111,19 @@ prepare() {
 
 # start DATA LOG [ADDR [SERVE_ARGS...]]: sets SERVER_PID and ENDPOINT
 start() {
-  local data=$1 log=$2 addr=${3:-127.0.0.1:0} line=""
+  local data=$1 log=$2 addr=${3:-127.0.0.1:0} line="" before
   shift $(($# < 3 ? $# : 3))
+  # The log is appended to across restarts: wait for a "listening on" line of this start.
+  before=$(grep -c 'listening on http://' "$log" 2>/dev/null || true)
+  before=${before:-0}
   "$BIN" serve --data "$data" --listen "$addr" "$@" >>"$log" 2>&1 &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   for _ in $(seq 1 600); do
-    line=$(grep -m1 -o 'listening on http://[^[:space:]]*' "$log" 2>/dev/null || true)
+    line=""
+    if [ "$(grep -c 'listening on http://' "$log" 2>/dev/null || true)" -gt "$before" ]; then
+      line=$(grep -o 'listening on http://[^[:space:]]*' "$log" | tail -n 1)
+    fi
     if [ -n "$line" ]; then
       ENDPOINT=${line#listening on }
       return 0
