@@ -177,7 +177,7 @@ if [[ " $PHASES " == *" upload "* ]]; then
   echo "server: $ENDPOINT (pid $SERVER_PID)"
   for v in "${HF_VERSIONS[@]}"; do
     t0=$SECONDS
-    if HF_HOME="$TMP/hf-home-up-$v" "$VENVS/hf-$v/bin/python" "$HERE/upload.py" --endpoint "$ENDPOINT" \
+    if HUB_REQUIRE_XET=1 HF_HOME="$TMP/hf-home-up-$v" "$VENVS/hf-$v/bin/python" "$HERE/upload.py" --endpoint "$ENDPOINT" \
       --alice "$ALICE" --bob "$BOB" | tee "$TMP/up-$v.out"; then
       :
     else

@@ -55,6 +55,8 @@ pub struct Inner {
     pub pushing: Mutex<HashSet<SpaceId>>,
     /// Held while a Space's metadata is read, changed and saved.
     pub meta_lock: Mutex<()>,
+    /// The CAS tokens of Xet uploads.
+    pub xet: crate::xet::Grants,
 }
 
 impl std::ops::Deref for App {

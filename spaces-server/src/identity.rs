@@ -203,19 +203,25 @@ impl Db {
 
 /// `hf_` and 40 base-62 characters from the OS's random source.
 fn new_token() -> Result<String, IdentityError> {
+    random_token("hf_").ok_or_else(|| IdentityError::Random("the OS's random source failed".into()))
+}
+
+/// `prefix` and 40 base-62 characters from the OS's random source (`None` when it fails).
+pub(crate) fn random_token(prefix: &str) -> Option<String> {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut out = String::from("hf_");
-    while out.len() < 43 {
+    let len = prefix.len() + 40;
+    let mut out = String::from(prefix);
+    while out.len() < len {
         let mut bytes = [0u8; 64];
-        getrandom::fill(&mut bytes).map_err(|e| IdentityError::Random(e.to_string()))?;
+        getrandom::fill(&mut bytes).ok()?;
         // 248 = 4 × 62: bytes at or above it are dropped, so every character is equally likely.
         for b in bytes.iter().filter(|b| **b < 248) {
-            if out.len() < 43 {
+            if out.len() < len {
                 out.push(char::from(ALPHABET[usize::from(*b % 62)]));
             }
         }
     }
-    Ok(out)
+    Some(out)
 }
 
 #[cfg(test)]

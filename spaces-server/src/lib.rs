@@ -51,6 +51,7 @@ mod routes;
 mod server;
 mod sink;
 pub mod wire;
+mod xet;
 
 pub use app::App;
 pub use auth::Caller;

@@ -157,6 +157,7 @@ impl ServerBuilder {
             spaces_domain: self.spaces_domain,
             pushing: Mutex::new(Default::default()),
             meta_lock: Mutex::new(()),
+            xet: Default::default(),
         });
         // Spaces made before repositories existed: their repository from the server's copy (a
         // Space without one, as `seed` makes them, gets none).

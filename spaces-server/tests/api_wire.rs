@@ -391,6 +391,15 @@ async fn openapi_describes_every_route() {
         ("/api/spaces/{namespace}/{name}/logs/{kind}", "get"),
         ("/api/spaces/{namespace}/{name}/settings", "put"),
         ("/api/whoami-v2", "get"),
+        ("/api/validate-yaml", "post"),
+        (
+            "/api/spaces/{namespace}/{name}/xet-write-token/{revision}",
+            "get",
+        ),
+        (
+            "/api/spaces/{namespace}/{name}/xet-read-token/{revision}",
+            "get",
+        ),
         ("/api/billing/{namespace}/{period}", "get"),
         ("/openapi.json", "get"),
     ];

@@ -963,3 +963,6 @@ async fn docker_space_push_rebuilds_on_the_docker_engine() {
         std::panic::resume_unwind(e);
     }
 }
+
+#[path = "git_push/lfs.rs"]
+mod lfs;

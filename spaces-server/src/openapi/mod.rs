@@ -606,6 +606,49 @@ pub fn document() -> Value {
             &[401],
         ),
     );
+    for (kind, id, what) in [
+        (
+            "write",
+            "xetWriteToken",
+            "upload files (write access to the Space)",
+        ),
+        ("read", "xetReadToken", "read the Space"),
+    ] {
+        let token = json!({"type": "object", "required": ["accessToken", "exp", "casUrl"], "properties": {
+            "accessToken": {"type": "string"}, "exp": {"type": "integer", "description": "Unix seconds"},
+            "casUrl": {"type": "string", "description": "`<server>/xet`: the CAS routes (xorbs, shards), which take this token"}}});
+        let o = op(
+            &format!("A short-lived Xet CAS token to {what}; also in the X-Xet-Cas-Url, X-Xet-Access-Token and X-Xet-Token-Expiration headers"),
+            id,
+            &["namespace", "name", "revision"],
+            None,
+            ok("The CAS token", token),
+            &[403, 404],
+        );
+        add(
+            format!("{s}/xet-{kind}-token/{{revision}}"),
+            "get",
+            o.clone(),
+        );
+        let mut post = o;
+        post["operationId"] = json!(format!("{id}Post"));
+        add(format!("{s}/xet-{kind}-token/{{revision}}"), "post", post);
+    }
+    add("/api/validate-yaml".into(), "post", {
+        let body = json!({"type": "object", "required": ["content"], "properties": {
+            "content": {"type": "string", "description": "The README.md text"},
+            "repoType": {"type": "string", "enum": ["space"], "description": "Only `space`: this server hosts Spaces"}}});
+        let mut o = op(
+            "Check a README's front matter as a push would (huggingface_hub calls it before uploading a README.md); 400 lists every error as `README.md:LINE:COL: message`",
+            "validateYaml",
+            &[],
+            Some(body),
+            ok("The README can be used; `warnings` may say why it is odd", schema("ValidateYaml")),
+            &[400],
+        );
+        o["requestBody"]["required"] = json!(true);
+        o
+    });
     add("/api/billing/{namespace}/{period}".into(), "get", op("The invoice of a namespace's Spaces for a month (billing.md's JSON; an extension of this server)", "billingInvoice", &["billingNamespace", "period"], None, ok("The invoice", schema("Invoice")), &[400, 401, 403]));
     add(
         "/openapi.json".into(),
@@ -628,6 +671,16 @@ pub fn document() -> Value {
         },
         "security": [{"bearer": []}, {}],
         "paths": paths,
-        "components": components(),
+        "components": with_validate_yaml(components()),
     })
+}
+
+/// `components()` plus the answer of `/api/validate-yaml` (kept apart: one more schema in that
+/// `json!` passes the macro's recursion limit).
+fn with_validate_yaml(mut components: Value) -> Value {
+    let messages = json!({"type": "array", "items": {"type": "object", "required": ["message"],
+        "properties": {"message": {"type": "string"}}}});
+    components["schemas"]["ValidateYaml"] = json!({"type": "object", "required": ["errors", "warnings"],
+        "properties": {"errors": messages.clone(), "warnings": messages}});
+    components
 }

@@ -9,6 +9,7 @@ mod repos;
 mod runtime;
 mod secrets;
 mod spaces;
+mod validate_yaml;
 mod variables;
 mod visit;
 mod whoami;
@@ -81,6 +82,14 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route(&format!("{space}/duplicate"), post(repos::duplicate))
         .route(
+            &format!("{space}/xet-write-token/{{revision}}"),
+            get(crate::xet::write_token).post(crate::xet::write_token),
+        )
+        .route(
+            &format!("{space}/xet-read-token/{{revision}}"),
+            get(crate::xet::read_token).post(crate::xet::read_token),
+        )
+        .route(
             &format!("{space}/preupload/{{revision}}"),
             post(files::preupload),
         )
@@ -96,6 +105,7 @@ pub(crate) fn router(app: App) -> Router {
         )
         .route(&format!("{space}/logs/{{kind}}"), get(logs::logs))
         .route("/api/whoami-v2", get(whoami::whoami))
+        .route("/api/validate-yaml", post(validate_yaml::validate_yaml))
         .route("/api/billing/{namespace}/{period}", get(billing::invoice))
         .route("/openapi.json", get(openapi))
         .route("/spaces/{namespace}/{name}", any(visit::visit_root))
@@ -128,6 +138,8 @@ pub(crate) fn router(app: App) -> Router {
             app.clone(),
             crate::auth::authenticate,
         ))
+        // The Xet CAS routes take CAS tokens, which the Hub-token check above would refuse.
+        .merge(crate::xet::router(app.clone()))
         .layer(axum::middleware::from_fn_with_state(
             app,
             crate::limits::rate_limit,

@@ -386,6 +386,7 @@ pub(crate) async fn delete(
     app.db.remove_meta(id.as_str())?;
     let _ = std::fs::remove_dir_all(repo::repo_dir(&app.data, &id));
     let _ = std::fs::remove_dir_all(crate::git::repo_path(&app.data, &id));
+    crate::xet::remove_space(&app.data, &id);
     Ok(Json(json!({})))
 }
 

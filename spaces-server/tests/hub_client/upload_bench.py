@@ -20,10 +20,8 @@ import time
 import urllib.error
 import urllib.request
 
-# huggingface_hub 1.x/2.x upload through Xet whenever hf_xet (one of its dependencies) is installed;
-# the server speaks the LFS protocol only (no /xet-write-token), so the client's documented switch
-# selects its LFS path.
-os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+# huggingface_hub 1.x/2.x upload large files through Xet (hf_xet is one of its dependencies): the
+# server speaks Xet (spaces-server/src/xet) as well as LFS, so no HF_HUB_DISABLE_XET is set.
 
 from common import VERSION, HfApi, auth, install_session, session
 
