@@ -2,7 +2,6 @@
 //! crash leaves none half-written) and the files of a shard rebuilt from them into the LFS object
 //! store. Blocking: call from `spawn_blocking`.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,7 +41,10 @@ pub(crate) fn put_xorb(
     }
     let io = |e: std::io::Error| StoreError::Io(format!("storing xorb {hash:?}: {e}"));
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let tmp = dir.join(format!(".{}.{}", hash.api_hex(), std::process::id()));
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // A name of its own per upload: two uploads of one xorb never write the same file.
+    let tmp = dir.join(format!(".{}.{}-{n}", hash.api_hex(), std::process::id()));
     let mut file = std::fs::File::create(&tmp).map_err(io)?;
     file.write_all(bytes)
         .and_then(|()| file.sync_all())
@@ -65,7 +67,8 @@ pub(crate) fn put_shard(
     max: u64,
 ) -> Result<usize, StoreError> {
     let dir = folder(data, space);
-    let mut xorbs: HashMap<XetHash, (Vec<u8>, Vec<usize>)> = HashMap::new();
+    // The xorbs read, at most two at a time (each up to 64 MiB): files list their xorbs in order.
+    let mut xorbs: Vec<(XetHash, Vec<u8>, Vec<usize>)> = Vec::new();
     let mut stored = 0;
     for file in files {
         let size = file.size();
@@ -84,18 +87,23 @@ pub(crate) fn put_shard(
                     file.sha256, seg.start, seg.end, seg.xorb
                 )));
             }
-            let (bytes, offsets) = match xorbs.entry(seg.xorb) {
-                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
+            let at = match xorbs.iter().position(|(h, _, _)| *h == seg.xorb) {
+                Some(at) => at,
+                None => {
                     let bytes = std::fs::read(dir.join(seg.xorb.api_hex())).map_err(|_| {
                         StoreError::Bad(format!(
                             "file {}: xorb {:?} was not uploaded to this Space",
                             file.sha256, seg.xorb
                         ))
                     })?;
-                    v.insert((bytes, Vec::new()))
+                    if xorbs.len() == 2 {
+                        xorbs.remove(0);
+                    }
+                    xorbs.push((seg.xorb, bytes, Vec::new()));
+                    xorbs.len() - 1
                 }
             };
+            let (_, bytes, offsets) = &mut xorbs[at];
             if offsets.len() < seg.end as usize {
                 *offsets = format::chunk_offsets(bytes, seg.end)
                     .map_err(|e| StoreError::Bad(format!("xorb {:?}: {e}", seg.xorb)))?;
