@@ -4,7 +4,9 @@
 //! - **Body size**: axum's `DefaultBodyLimit` and tower-http's `RequestBodyLimitLayer` (which
 //!   refuses an over-long `Content-Length` before reading): 413.
 //! - **Timeout**: tower-http's `TimeoutLayer` bounds the time until the response head (a log
-//!   stream's body is not cut): 503.
+//!   stream's body is not cut): 503. API routes only: git pushes and fetches, LFS objects and
+//!   Xet uploads are bounded by their size limits instead, so a large upload on a slow link is
+//!   not cut off.
 //! - **Rate limit**: a keyed GCRA limiter (the `governor` crate, which `tower_governor` wraps;
 //!   used directly so the 429 carries the Hub's error headers and `Retry-After`). The key is the
 //!   SHA-256 of the bearer token, or the client's address for anonymous calls: one token cannot

@@ -71,7 +71,8 @@ struct Serve {
     /// The largest file of a Space (an LFS object), in bytes: above it, 413 naming the limit.
     #[arg(long, default_value_t = Limits::default().max_file_bytes)]
     max_file_size: u64,
-    /// Seconds a request may take until its response starts.
+    /// Seconds an API request may take until its response starts (git, LFS and Xet transfers
+    /// are bounded by their size limits instead).
     #[arg(long, default_value_t = 60)]
     request_timeout: u64,
     /// The domain Space hosts are written under (`<owner>-<name>.<domain>`); by default the

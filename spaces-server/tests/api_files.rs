@@ -363,3 +363,59 @@ async fn suggested_hardware_applies_at_creation_only() {
     let rt = e.get("/api/spaces/alice/sugg/runtime", None).await.body;
     assert_eq!(rt["storage"], "small", "{rt}");
 }
+
+/// The request timeout bounds API calls, not transfers: an LFS upload whose body takes longer
+/// than the timeout to arrive is stored, not cut off with 503.
+#[tokio::test]
+async fn a_slow_lfs_upload_outlasts_the_request_timeout() {
+    use sha2::Digest;
+    use tower::ServiceExt;
+    let e = api_common::env_with(spaces_server::Limits {
+        rate_per_second: 0,
+        request_timeout: std::time::Duration::from_secs(2),
+        ..spaces_server::Limits::default()
+    })
+    .await;
+    let created = e
+        .create(json!({"type": "space", "name": "slow", "sdk": "static"}))
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text);
+    let content = vec![9u8; 4 * 1024];
+    let oid: String = sha2::Sha256::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let b = e
+        .post(
+            "/spaces/alice/slow.git/info/lfs/objects/batch",
+            Some(&e.alice),
+            json!({"operation": "upload", "transfers": ["basic"],
+                   "objects": [{"oid": oid, "size": content.len()}]}),
+        )
+        .await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text);
+    let href = b.body["objects"][0]["actions"]["upload"]["href"]
+        .as_str()
+        .unwrap();
+    let path = href
+        .strip_prefix("http://hub.test:8080")
+        .unwrap()
+        .to_owned();
+    // Four pieces, 1 s apart: about 4 s in all, twice the timeout.
+    let pieces: Vec<Vec<u8>> = content.chunks(1024).map(<[u8]>::to_vec).collect();
+    let stream =
+        futures_util::StreamExt::then(futures_util::stream::iter(pieces), |piece| async move {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            Ok::<_, std::io::Error>(piece)
+        });
+    let req = axum::http::Request::builder()
+        .method(Method::PUT)
+        .uri(path)
+        .header("host", "hub.test:8080")
+        .body(axum::body::Body::from_stream(stream))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let response = e.server.router().oneshot(req).await.unwrap();
+    assert!(started.elapsed() > std::time::Duration::from_secs(3));
+    assert_eq!(response.status(), StatusCode::OK);
+}

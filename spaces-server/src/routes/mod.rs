@@ -114,7 +114,13 @@ pub(crate) fn router(app: App) -> Router {
         .fallback(not_found)
         .with_state(app.clone())
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(RequestBodyLimitLayer::new(limits.body_bytes));
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
+        // API requests only: a git push, an LFS object or a xorb is bounded by its size, not by
+        // the time until the answer (which comes after the whole body on a slow link).
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ));
     // Routes whose bodies may exceed the body limit: LFS objects (bounded by the file size
     // limit) and git pushes.
     let big = Router::new()
@@ -143,10 +149,6 @@ pub(crate) fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app,
             crate::limits::rate_limit,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            limits.request_timeout,
         ))
         .layer(CatchPanicLayer::new())
         .layer(axum::middleware::from_fn(crate::limits::error_bodies))
