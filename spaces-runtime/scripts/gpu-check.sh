@@ -9,6 +9,12 @@
 #       # `cargo test -p spaces-runtime --features nvidia --test nvidia_gpu --no-run` and copy
 #       # the executable cargo names, stripped)
 # The log goes to stdout and, when OUT is set, to $OUT/gpu-check.log.
+#
+# Seen on one NVIDIA H200 (driver 580.159.04, torch 2.11.0+cu130), 2026-11-29: 3 passed in 4.5 s;
+# NVML: "NVIDIA H200", GPU-5c246604..., 143771 MiB -> model H200 (141 GB); the h200x1 Space
+# answered {"device_name": "NVIDIA H200", "device_count": 1, "CUDA_VISIBLE_DEVICES": "GPU-5c246604-...",
+# "ACCELERATOR": "h200x1"}; the second Space was refused: "bob/torch asks for 1x H200 (141 GB): 0 of
+# the 1 such GPUs on this machine are free (GPU 0 (GPU-5c246604) held by alice/torch)".
 set -uo pipefail
 
 log="${OUT:-/tmp}/gpu-check.log"
