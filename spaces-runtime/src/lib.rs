@@ -13,6 +13,8 @@
 //! - [`supervisor`]: owns Spaces and drives their lifecycle with a runtime and a clock, emitting
 //!   usage events.
 //! - [`scheduler`]: pure placement of Spaces on a fleet of hosts.
+//! - [`nvidia`]: the GPU inventory (NVML behind feature `nvidia`), model matching, the GPU
+//!   allocator the local runtime takes ([`LocalRuntime::with_gpus`]) and the `spaces gpus` report.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -30,6 +32,7 @@ pub mod docker;
 mod error;
 mod health;
 mod local;
+pub mod nvidia;
 mod routed;
 mod runtime;
 pub mod scheduler;

@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings,
-    HostConfig, Mount, MountTypeEnum, NetworkingConfig, PortBinding, VolumeCreateOptions,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, DeviceRequest,
+    EndpointSettings, HostConfig, Mount, MountTypeEnum, NetworkingConfig, PortBinding,
+    VolumeCreateOptions,
 };
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, RemoveContainerOptions, RemoveVolumeOptions,
@@ -16,10 +17,54 @@ use bollard::query_parameters::{
 use spaces_core::{SpaceId, DATA_DIR};
 
 use super::{egress, engine_error, names, security, standby, status_of, DockerRuntime};
+use crate::nvidia::GpuAssignment;
 use crate::runtime::{Instance, InstanceId, InstanceSpec, InstanceState};
 use crate::Error;
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// The prefix of this backend's GPU holders (`docker:<container name>`).
+pub(crate) const GPU_HOLDER_PREFIX: &str = "docker:";
+
+/// The GPU holder name of a container.
+pub(crate) fn gpu_holder(id: &InstanceId) -> String {
+    format!("{GPU_HOLDER_PREFIX}{id}")
+}
+
+/// The engine's request for exactly `gpu`'s devices, by UUID, through the NVIDIA runtime.
+pub(crate) fn device_request(gpu: &GpuAssignment) -> DeviceRequest {
+    DeviceRequest {
+        driver: Some("nvidia".into()),
+        device_ids: Some(gpu.uuids.clone()),
+        capabilities: Some(vec![vec!["gpu".into(), "utility".into(), "compute".into()]]),
+        ..Default::default()
+    }
+}
+
+/// Refuses a GPU flavor when the engine has no `nvidia` runtime.
+async fn check_nvidia_runtime(rt: &DockerRuntime, spec: &InstanceSpec) -> Result<(), Error> {
+    let info = rt
+        .docker
+        .info()
+        .await
+        .map_err(engine_error("reading the engine's runtimes"))?;
+    let runtimes: Vec<String> = info
+        .runtimes
+        .map(|r| r.into_keys().collect())
+        .unwrap_or_default();
+    if runtimes.iter().any(|r| r == "nvidia") {
+        return Ok(());
+    }
+    let flavor = spec.hardware.as_ref().map(|h| h.id.as_str()).unwrap_or("?");
+    Err(Error::Unsupported {
+        backend: super::BACKEND,
+        what: format!(
+            "the GPU flavor {flavor}: the engine has no `nvidia` runtime (it has: {}); install \
+             the NVIDIA Container Toolkit and register its runtime",
+            runtimes.join(", ")
+        ),
+    })
+}
 
 /// A name suffix unique on this engine: time, process and a counter.
 pub(crate) fn unique() -> String {
@@ -41,6 +86,7 @@ pub(crate) fn create_body(
     rt: &DockerRuntime,
     spec: &InstanceSpec,
     user: &str,
+    gpu: Option<&GpuAssignment>,
 ) -> Result<ContainerCreateBody, Error> {
     let image = &spec.image;
     let port = format!("{}/tcp", spec.app_port);
@@ -97,6 +143,7 @@ pub(crate) fn create_body(
             ),
             init: Some(true),
             network_mode: Some(rt.network.clone()),
+            device_requests: gpu.map(|g| vec![device_request(g)]),
             ..Default::default()
         }),
         networking_config: Some(NetworkingConfig {
@@ -112,9 +159,12 @@ pub(crate) fn create_body(
 /// Starts a fresh container for `spec`. See the [module docs](super).
 pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Instance, Error> {
     let image = &spec.image;
-    // Before anything is created: a GPU flavor is refused outright.
-    security::check_hardware(spec.hardware.as_ref())?;
-    if let Some(name) = standby::take(rt, &spec).await {
+    // Before anything is created: a GPU flavor without GPUs is refused outright.
+    security::check_hardware(spec.hardware.as_ref(), rt.gpus.is_some())?;
+    let gpu_want = spec.hardware.as_ref().and_then(|h| h.gpu.clone());
+    if gpu_want.is_some() {
+        check_nvidia_runtime(rt, &spec).await?;
+    } else if let Some(name) = standby::take(rt, &spec).await {
         match start_standby(rt, &name, &spec).await {
             Ok(instance) => return Ok(instance),
             // Gone or broken (its network removed, say): a container as usual.
@@ -127,8 +177,30 @@ pub(crate) async fn start(rt: &DockerRuntime, spec: InstanceSpec) -> Result<Inst
         ensure_volume(rt, &image.space).await?;
     }
     let name = names::container_name(&rt.prefix, &image.space, &image.revision, &unique());
+    let holder = gpu_holder(&InstanceId(name.clone()));
+    let gpu = match (&gpu_want, &rt.gpus) {
+        (Some(want), Some(gpus)) => Some(gpus.assign(&image.space, &holder, want)?),
+        _ => None,
+    };
+    let started = start_container(rt, &spec, name, gpu.as_ref()).await;
+    if started.is_err() {
+        if let (Some(_), Some(gpus)) = (&gpu, &rt.gpus) {
+            let _ = gpus.release(&holder);
+        }
+    }
+    started
+}
+
+/// Creates and starts the container `name` for `spec` with `gpu`'s devices.
+async fn start_container(
+    rt: &DockerRuntime,
+    spec: &InstanceSpec,
+    name: String,
+    gpu: Option<&GpuAssignment>,
+) -> Result<Instance, Error> {
+    let image = &spec.image;
     let user = security::user_for(rt, image).await?;
-    let body = create_body(rt, &spec, &user)?;
+    let body = create_body(rt, spec, &user, gpu)?;
     // Twice at most: when the network was removed from outside since it was last seen, the
     // engine refuses the container (at create or at start); it is then made again.
     let mut attempt = 0;
@@ -366,5 +438,27 @@ pub(crate) async fn delete_volume(rt: &DockerRuntime, space: &SpaceId) -> Result
         Err(e) => Err(engine_error(format!("deleting volume {name} of {space}"))(
             e,
         )),
+    }
+}
+
+#[cfg(test)]
+mod gpu_tests {
+    use super::*;
+
+    #[test]
+    fn the_device_request_names_the_gpus_by_uuid_through_the_nvidia_driver() {
+        let gpu = GpuAssignment {
+            holder: "docker:x".into(),
+            uuids: vec!["GPU-a".into(), "GPU-b".into()],
+        };
+        let r = device_request(&gpu);
+        assert_eq!(r.driver.as_deref(), Some("nvidia"));
+        assert_eq!(r.device_ids, Some(vec!["GPU-a".into(), "GPU-b".into()]));
+        assert_eq!(
+            r.capabilities,
+            Some(vec![vec!["gpu".into(), "utility".into(), "compute".into()]])
+        );
+        assert_eq!(r.count, None);
+        assert_eq!(gpu_holder(&InstanceId("c1".into())), "docker:c1");
     }
 }

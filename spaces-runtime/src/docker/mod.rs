@@ -33,8 +33,9 @@
 //!   [`Runtime::stop`] stops and removes it, so its ephemeral disk is gone.
 //! - **Hardening** ([`security`]): every container drops all capabilities, has
 //!   `no-new-privileges`, at most [`security::PIDS_LIMIT`] (512) processes, and never runs as
-//!   root. A flavor with GPUs is [`Error::Unsupported`] (this backend gives no GPU; an NVIDIA
-//!   backend will), checked before anything is created.
+//!   root. A flavor with GPUs is [`Error::Unsupported`] unless a GPU allocator was given
+//!   ([`DockerRuntime::with_gpus`]: `DeviceRequests` by UUID through the engine's `nvidia`
+//!   runtime, refused naming it when the engine has none), checked before anything is created.
 //! - **User**: apps run as uid:gid `1000:1000`, as on the Hub, whatever the image's `USER` says;
 //!   with [`DockerConfig::user`] `None` the image's `USER` is kept unless it is root (then
 //!   `1000:1000`). Persistent storage is writable by uid 1000 because the image's `/data` (added
@@ -175,6 +176,8 @@ pub struct DockerRuntime {
     discard_epoch: AtomicU64,
     /// How many log copies run (see [`DockerRuntime::log_tasks`]).
     log_tasks: Arc<AtomicUsize>,
+    /// Where GPU flavors take their GPUs (see [`DockerRuntime::with_gpus`]).
+    gpus: Option<Arc<crate::nvidia::GpuAllocator>>,
 }
 
 impl DockerRuntime {
@@ -232,11 +235,32 @@ impl DockerRuntime {
             standbys: Mutex::new(HashMap::new()),
             discard_epoch: AtomicU64::new(0),
             log_tasks: Arc::new(AtomicUsize::new(0)),
+            gpus: None,
         };
         // Standbys left by an earlier process: nobody can start them; they only keep secrets.
         // (Failing to list them is not a reason to refuse the connection.)
         let _ = standby::remove_on_engine(&rt, None).await;
         Ok(rt)
+    }
+
+    /// This runtime, giving GPU flavors whole GPUs from `gpus`: each start takes the flavor's
+    /// model and count (holder `docker:<container>`), passes them to the engine as a
+    /// `DeviceRequest` by UUID (driver `nvidia`, capabilities `gpu`, `utility`, `compute`), and
+    /// the stop releases them. A GPU flavor is [`Error::Unsupported`] when the engine has no
+    /// `nvidia` runtime. Leases of this runtime's containers that no longer exist are released
+    /// now. GPU instances get no standby container (it would hold GPUs while asleep).
+    pub async fn with_gpus(
+        mut self,
+        gpus: Arc<crate::nvidia::GpuAllocator>,
+    ) -> Result<Self, Error> {
+        let live = inventory::running(&self)
+            .await?
+            .into_iter()
+            .map(|i| container::gpu_holder(&i.id))
+            .collect();
+        gpus.release_all_but(container::GPU_HOLDER_PREFIX, &live)?;
+        self.gpus = Some(gpus);
+        Ok(self)
     }
 
     /// Connects with the default configuration (`DOCKER_HOST` or the default socket).
@@ -417,6 +441,9 @@ impl Runtime for DockerRuntime {
 
     async fn stop(&self, instance: &InstanceId) -> Result<(), Error> {
         container::stop(self, instance).await?;
+        if let Some(gpus) = &self.gpus {
+            gpus.release(&container::gpu_holder(instance))?;
+        }
         self.mark_stopped(instance);
         let spec = self
             .running

@@ -9,8 +9,9 @@
 //! - **No capabilities**: `CapDrop: ["ALL"]` (an app listens on an unprivileged port, 7860).
 //! - **No new privileges**: `SecurityOpt: ["no-new-privileges"]` (setuid binaries do not raise).
 //! - **At most [`PIDS_LIMIT`] processes** (a fork bomb stays inside its Space).
-//! - **GPU flavors** are [`Error::Unsupported`]: this backend gives no GPU (an NVIDIA backend
-//!   will); nothing is created for them.
+//! - **GPU flavors** are [`Error::Unsupported`] unless the runtime has a GPU allocator
+//!   ([`DockerRuntime::with_gpus`](super::DockerRuntime::with_gpus)); nothing is created for
+//!   them. With one, a container gets exactly its GPUs by UUID through the `nvidia` runtime.
 
 use spaces_core::HardwareSpec;
 
@@ -73,13 +74,14 @@ pub(crate) async fn user_for(rt: &DockerRuntime, image: &Image) -> Result<String
     })
 }
 
-/// Refuses a flavor with GPUs.
-pub(crate) fn check_hardware(hardware: Option<&HardwareSpec>) -> Result<(), Error> {
+/// Refuses a flavor with GPUs when the runtime has no GPU allocator.
+pub(crate) fn check_hardware(hardware: Option<&HardwareSpec>, has_gpus: bool) -> Result<(), Error> {
     match hardware {
-        Some(hw) if hw.gpu.is_some() => Err(Error::Unsupported {
+        Some(hw) if hw.gpu.is_some() && !has_gpus => Err(Error::Unsupported {
             backend: BACKEND,
             what: format!(
-                "the GPU flavor {} (this backend gives containers no GPU)",
+                "the GPU flavor {} (this backend has no GPU allocator: give it one with \
+                 DockerRuntime::with_gpus over an NVIDIA inventory)",
                 hw.id.as_str()
             ),
         }),
@@ -108,10 +110,10 @@ mod tests {
     fn gpu_flavors_are_refused() {
         let catalog = spaces_core::Catalog::seed();
         let t4 = catalog.flavor(&spaces_core::Flavor::T4Small).unwrap();
-        let err = check_hardware(Some(t4)).unwrap_err();
+        let err = check_hardware(Some(t4), false).unwrap_err();
         assert!(matches!(err, Error::Unsupported { .. }), "{err}");
         let cpu = catalog.flavor(&spaces_core::Flavor::CpuBasic).unwrap();
-        assert!(check_hardware(Some(cpu)).is_ok());
-        assert!(check_hardware(None).is_ok());
+        assert!(check_hardware(Some(cpu), false).is_ok());
+        assert!(check_hardware(None, false).is_ok());
     }
 }

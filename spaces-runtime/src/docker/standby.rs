@@ -52,7 +52,8 @@ pub(crate) fn same_spec(a: &InstanceSpec, b: &InstanceSpec) -> bool {
 /// Creates the standby of `spec`'s Space (replacing any older one). Failures are ignored: the
 /// next start creates its container as usual.
 pub(crate) async fn prepare(rt: &DockerRuntime, spec: InstanceSpec) {
-    if !rt.config.standby {
+    // A GPU instance gets no standby: it would hold GPUs while the Space sleeps.
+    if !rt.config.standby || spec.hardware.as_ref().is_some_and(|h| h.gpu.is_some()) {
         return;
     }
     let epoch = rt.discard_epoch.load(Ordering::SeqCst);
@@ -66,7 +67,7 @@ pub(crate) async fn prepare(rt: &DockerRuntime, spec: InstanceSpec) {
     let Ok(user) = security::user_for(rt, image).await else {
         return;
     };
-    let Ok(mut body) = container::create_body(rt, &spec, &user) else {
+    let Ok(mut body) = container::create_body(rt, &spec, &user, None) else {
         return;
     };
     if let Some(labels) = body.labels.as_mut() {

@@ -10,8 +10,13 @@
 //!   forked survives it. The build checks that the app file compiles (`python3 -I -m
 //!   py_compile`); dependencies in `requirements.txt` are not installed (the machine's Python is
 //!   used as it is).
-//! - `docker` Spaces and GPU flavors are [`Error::Unsupported`]: use the Docker backend, and a
-//!   backend with NVIDIA GPUs.
+//! - `docker` Spaces are [`Error::Unsupported`]: use the Docker backend. GPU flavors are
+//!   [`Error::Unsupported`] unless the runtime was given a GPU allocator
+//!   ([`LocalRuntime::with_gpus`]): then each start of a GPU flavor takes whole GPUs of the
+//!   flavor's model and count from it (refused with [`Error::Unavailable`] when too few are free)
+//!   and the app gets them by UUID in `CUDA_VISIBLE_DEVICES` and `NVIDIA_VISIBLE_DEVICES`; the
+//!   stop releases them. Apps of CPU flavors get `CUDA_VISIBLE_DEVICES=` (empty) and
+//!   `NVIDIA_VISIBLE_DEVICES=void`: they see no GPU.
 //!
 //! Layout under the runtime's root folder: `images/<owner>/<name>/<revision>/` (a built image is a
 //! copy of the revision's files without links; see `build`), `instances/<id>/` (an instance's
@@ -64,6 +69,7 @@ use tokio::task::JoinHandle;
 use self::logbook::Logbook;
 use self::process::{AppProcess, ProcessRef};
 use self::records::{is_valid_id, remove_dir_if_present, Record, Records};
+use crate::nvidia::GpuAllocator;
 use crate::runtime::{
     BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState, LogSource,
     LogStream, Runtime,
@@ -72,12 +78,20 @@ use crate::Error;
 
 const BACKEND: &str = "local";
 
+/// The prefix of this runtime's GPU holders (`local:<instance id>`).
+const GPU_HOLDER_PREFIX: &str = "local:";
+
+/// The GPU holder name of an instance.
+fn gpu_holder(id: &str) -> String {
+    format!("{GPU_HOLDER_PREFIX}{id}")
+}
+
 /// How many stopped instance ids are remembered (to answer [`InstanceState::Stopped`]).
 const STOPPED_KEPT: usize = 4096;
 
 /// Runs Spaces on this machine, without a container engine: static Spaces in-process, Python
-/// Spaces as child processes (each leading its own process group), Docker Spaces and GPU flavors
-/// unsupported.
+/// Spaces as child processes (each leading its own process group), Docker Spaces unsupported, GPU
+/// flavors only with a GPU allocator ([`LocalRuntime::with_gpus`]).
 ///
 /// Layout under the root folder: `images/<owner>/<name>/<revision>/` (a built image is a copy of
 /// the revision's files), `instances/<id>/` (an instance's ephemeral disk, fresh at every start,
@@ -94,6 +108,7 @@ pub struct LocalRuntime {
     python: Option<PathBuf>,
     records: Records,
     table: Mutex<Table>,
+    gpus: Option<Arc<GpuAllocator>>,
 }
 
 /// The instances this runtime started and has not stopped, and the ids it stopped lately.
@@ -216,7 +231,41 @@ impl LocalRuntime {
             root,
             python: find_python(),
             table: Mutex::new(Table::default()),
+            gpus: None,
         })
+    }
+
+    /// This runtime, giving GPU flavors whole GPUs from `gpus`: each start of a GPU flavor takes
+    /// the flavor's model and count (refused with [`Error::Unavailable`] when too few are free),
+    /// the app gets them by UUID in `CUDA_VISIBLE_DEVICES` and `NVIDIA_VISIBLE_DEVICES` (and
+    /// `LD_LIBRARY_PATH` of this process, where the driver's libraries may be), and the stop
+    /// releases them. Leases of this runtime's instances that have no record under its root any more (a crash
+    /// between the lease and the record) are released now. One allocator serves one local
+    /// runtime root.
+    pub fn with_gpus(mut self, gpus: Arc<GpuAllocator>) -> Result<Self, Error> {
+        let scan = self
+            .records
+            .scan()
+            .map_err(Error::io("reading the instance records"))?;
+        let live = scan.records.iter().map(|r| gpu_holder(&r.id)).collect();
+        for lease in gpus.release_all_but(GPU_HOLDER_PREFIX, &live)? {
+            tracing::info!(gpu = %lease.uuid, space = %lease.space, "released the GPU of a vanished instance");
+        }
+        self.gpus = Some(gpus);
+        Ok(self)
+    }
+
+    /// The GPU allocator, when one was given.
+    pub fn gpus(&self) -> Option<&Arc<GpuAllocator>> {
+        self.gpus.as_ref()
+    }
+
+    /// Releases the GPUs an instance held (nothing without an allocator).
+    fn release_gpus(&self, id: &InstanceId) -> Result<(), Error> {
+        if let Some(gpus) = &self.gpus {
+            gpus.release(&gpu_holder(&id.0))?;
+        }
+        Ok(())
     }
 
     /// The Python interpreter used for gradio and streamlit Spaces, if one was found.
@@ -281,6 +330,7 @@ impl LocalRuntime {
             .push(LogSource::Runtime, format!("{} stopped", inst.space));
         inst.log.close();
         self.remove_record(id).await?;
+        self.release_gpus(id)?;
         let mut table = self.table();
         table.live.remove(id);
         table.stopped.insert(id.clone());
@@ -320,6 +370,7 @@ impl LocalRuntime {
             None => {} // served by a process that is gone: only its folder is left
         }
         self.remove_record(id).await?;
+        self.release_gpus(id)?;
         self.table().stopped.insert(id.clone());
         Ok(())
     }
@@ -495,6 +546,7 @@ impl Runtime for LocalRuntime {
         for dir in &scan.unrecorded {
             let _ = process::terminate_working_in(dir).await;
         }
+        let stale_ids = stale.clone();
         let records = self.records.clone();
         let unrecorded = scan.unrecorded;
         // Cleaning up is best effort: what stays is tried again next time.
@@ -508,6 +560,9 @@ impl Runtime for LocalRuntime {
             Ok(())
         })
         .await;
+        for id in &stale_ids {
+            let _ = self.release_gpus(id);
+        }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }

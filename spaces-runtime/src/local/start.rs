@@ -16,6 +16,7 @@ use super::logbook::{pipe_lines, Logbook};
 use super::process::{AppProcess, ProcessRef};
 use super::records::{new_id, remove_dir_if_present, AppRecord, Record};
 use super::{blocking, static_server, LocalInstance, LocalRuntime, Work, BACKEND};
+use crate::nvidia::{GpuAllocator, GpuAssignment};
 use crate::runtime::{Instance, InstanceId, InstanceSpec, LogSource};
 use crate::Error;
 
@@ -29,24 +30,40 @@ impl LocalRuntime {
                 what: "docker Spaces".into(),
             });
         }
-        if let Some(hw) = &spec.hardware {
-            if let Some(gpu) = &hw.gpu {
-                return Err(Error::Unsupported {
-                    backend: BACKEND,
-                    what: format!(
-                        "GPU flavor {} ({}x {}) for {space}: the local runtime gives apps no \
-                         GPUs; run GPU flavors on an NVIDIA-capable backend",
-                        hw.id, gpu.count, gpu.model
-                    ),
-                });
-            }
-        }
+        let gpu_want = match &spec.hardware {
+            Some(hw) => match (&hw.gpu, &self.gpus) {
+                (Some(gpu), None) => {
+                    return Err(Error::Unsupported {
+                        backend: BACKEND,
+                        what: format!(
+                            "GPU flavor {} ({}x {}) for {space}: this local runtime has no GPU \
+                             allocator (give it one with LocalRuntime::with_gpus over an NVIDIA \
+                             inventory, feature `nvidia`)",
+                            hw.id, gpu.count, gpu.model
+                        ),
+                    });
+                }
+                (Some(gpu), Some(gpus)) => Some((gpu.clone(), Arc::clone(gpus))),
+                (None, _) => None,
+            },
+            None => None,
+        };
         let python = match spec.image.sdk {
             Sdk::Static => None,
             sdk => Some(self.python_for(sdk)?.to_path_buf()),
         };
 
         let id = new_id();
+        // GPUs first: a crash before the record leaves a lease that `with_gpus` releases.
+        let gpu = match &gpu_want {
+            Some((want, gpus)) => Some(gpus.assign(&space, &super::gpu_holder(&id), want)?),
+            None => None,
+        };
+        let release = |gpus: &Option<(spaces_core::GpuSpec, Arc<GpuAllocator>)>| {
+            if let Some((_, gpus)) = gpus {
+                let _ = gpus.release(&super::gpu_holder(&id));
+            }
+        };
         let (listener, address) = if python.is_none() {
             let listener = TcpListener::bind(("127.0.0.1", 0))
                 .await
@@ -74,17 +91,25 @@ impl LocalRuntime {
         // The record comes before the folder, so a crash from here on leaves nothing unrecorded.
         let records = self.records.clone();
         let written = record.clone();
-        blocking(format!("writing the record of instance {id}"), move || {
+        if let Err(e) = blocking(format!("writing the record of instance {id}"), move || {
             records.write(&written)
         })
-        .await?;
+        .await
+        {
+            release(&gpu_want);
+            return Err(e);
+        }
 
-        let instance = match self.launch(&spec, &id, python, listener, address).await {
+        let launched = self
+            .launch(&spec, &id, python, listener, address, gpu.as_ref())
+            .await;
+        let instance = match launched {
             Ok(instance) => Arc::new(instance),
             Err(e) => {
                 let records = self.records.clone();
                 let gone = id.clone();
                 let _ = blocking("cleaning up a failed start", move || records.remove(&gone)).await;
+                release(&gpu_want);
                 return Err(e);
             }
         };
@@ -127,6 +152,7 @@ impl LocalRuntime {
         python: Option<PathBuf>,
         listener: Option<TcpListener>,
         address: SocketAddr,
+        gpu: Option<&GpuAssignment>,
     ) -> Result<LocalInstance, Error> {
         let image = &spec.image;
         let dir = self.records.folder(id);
@@ -163,7 +189,7 @@ impl LocalRuntime {
         }
         let work = match (python, listener) {
             (Some(python), _) => {
-                let app = spawn_app(spec, &python, &dir, volume.as_deref(), address, &log)?;
+                let app = spawn_app(spec, &python, &dir, volume.as_deref(), address, gpu, &log)?;
                 Work::Process(Box::new(app))
             }
             (None, Some(listener)) => {
@@ -203,6 +229,7 @@ fn spawn_app(
     dir: &Path,
     volume: Option<&Path>,
     address: SocketAddr,
+    gpu: Option<&GpuAssignment>,
     log: &Arc<Logbook>,
 ) -> Result<AppProcess, Error> {
     let image = &spec.image;
@@ -230,6 +257,24 @@ fn spawn_app(
         cmd.env("SPACE_DATA_DIR", volume);
         if spec.env.get("HF_HOME") == Some(HF_HOME_ON_STORAGE) {
             cmd.env("HF_HOME", volume.join(".huggingface"));
+        }
+    }
+    // The app sees exactly its GPUs, by UUID, or none.
+    match gpu {
+        Some(gpu) => {
+            let devices = gpu.visible_devices();
+            log.push(LogSource::Runtime, format!("GPUs: {devices}"));
+            cmd.env("CUDA_VISIBLE_DEVICES", &devices)
+                .env("NVIDIA_VISIBLE_DEVICES", &devices);
+            // Where the driver's libraries are found when they are off the loader's default
+            // paths (a driver mounted under /usr/local/nvidia).
+            if let Some(v) = std::env::var_os("LD_LIBRARY_PATH") {
+                cmd.env("LD_LIBRARY_PATH", v);
+            }
+        }
+        None => {
+            cmd.env("CUDA_VISIBLE_DEVICES", "")
+                .env("NVIDIA_VISIBLE_DEVICES", "void");
         }
     }
     cmd.env("PORT", &port)

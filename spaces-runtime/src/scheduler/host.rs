@@ -133,6 +133,42 @@ impl HostSpec {
         self
     }
 
+    /// This host with the GPUs an inventory reports ([`crate::nvidia::GpuInventory::devices`],
+    /// NVML on a real host): the most numerous model among whole GPUs (not in MIG mode), by
+    /// count; a host of mixed models offers only that one (the scheduler places one model per
+    /// host), ties going to the model of the lowest index. No such GPU: a CPU host.
+    ///
+    /// ```
+    /// use spaces_core::GpuModel;
+    /// use spaces_runtime::nvidia::{FakeInventory, GpuInventory};
+    /// use spaces_runtime::scheduler::HostSpec;
+    /// let gpus = FakeInventory::of(&[("NVIDIA A10G", 22), ("NVIDIA A10G", 22)]).devices().unwrap();
+    /// let host = HostSpec::cpu(48, 192, 1000).with_gpu_devices(&gpus);
+    /// assert_eq!((host.gpu_model(), host.capacity().gpus), (Some(&GpuModel::A10G), 2));
+    /// ```
+    pub fn with_gpu_devices(self, devices: &[crate::nvidia::GpuDevice]) -> Self {
+        let mut counts: Vec<(&GpuModel, u32)> = Vec::new();
+        for d in devices
+            .iter()
+            .filter(|d| d.mig != crate::nvidia::MigMode::Enabled)
+        {
+            match counts.iter_mut().find(|(m, _)| *m == &d.model) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((&d.model, 1)),
+            }
+        }
+        let mut best: Option<(&GpuModel, u32)> = None;
+        for (model, n) in counts {
+            if best.is_none_or(|(_, b)| n > b) {
+                best = Some((model, n));
+            }
+        }
+        match best {
+            Some((model, n)) => self.with_gpus(model.clone(), n),
+            None => self.with_gpus(GpuModel::T4, 0),
+        }
+    }
+
     /// This host with one more label.
     pub fn with_label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels = self.labels.with(key, value);

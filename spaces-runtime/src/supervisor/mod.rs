@@ -46,7 +46,7 @@ mod push;
 mod recover;
 mod settings;
 mod slot;
-mod store;
+pub(crate) mod store;
 mod ticker;
 mod usage;
 

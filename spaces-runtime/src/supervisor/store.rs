@@ -111,7 +111,7 @@ pub(crate) struct Store {
     conn: Mutex<Connection>,
 }
 
-fn db_err(path: &Path, doing: &str) -> impl FnOnce(rusqlite::Error) -> Error {
+pub(crate) fn db_err(path: &Path, doing: &str) -> impl FnOnce(rusqlite::Error) -> Error {
     let path = path.display().to_string();
     let doing = doing.to_owned();
     move |e| Error::CorruptState {
@@ -128,20 +128,9 @@ impl Store {
             root.join("repos").display()
         )))?;
         let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700));
-        let path = root.join(DB_FILE);
-        // Create the file with mode 0600 before SQLite does (it would use 0644).
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(Error::io(format!("creating {}", path.display())))?;
-        let conn = Connection::open(&path).map_err(db_err(&path, "opening"))?;
+        let (path, conn) = open_database(root)?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL;
-             PRAGMA synchronous=FULL;
-             PRAGMA busy_timeout=10000;
-             CREATE TABLE IF NOT EXISTS spaces (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
+            "CREATE TABLE IF NOT EXISTS spaces (id TEXT PRIMARY KEY, doc TEXT NOT NULL) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS outbox (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
                  id TEXT NOT NULL UNIQUE,
@@ -379,6 +368,29 @@ impl Store {
             .map(|n| n.max(0) as u64)
             .map_err(db_err(&self.path, "counting the outbox"))
     }
+}
+
+/// Opens (or creates, with mode 0600) the database file `<root>/supervisor.sqlite` in WAL mode
+/// with `synchronous=FULL`: the one connection setup of the supervisor's store and of the tables
+/// kept beside it (the GPU assignments of [`crate::nvidia::GpuAllocator`]).
+pub(crate) fn open_database(root: &Path) -> Result<(PathBuf, Connection), Error> {
+    std::fs::create_dir_all(root).map_err(Error::io(format!("creating {}", root.display())))?;
+    let path = root.join(DB_FILE);
+    // Create the file with mode 0600 before SQLite does (it would use 0644).
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(Error::io(format!("creating {}", path.display())))?;
+    let conn = Connection::open(&path).map_err(db_err(&path, "opening"))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL;
+         PRAGMA synchronous=FULL;
+         PRAGMA busy_timeout=10000;",
+    )
+    .map_err(db_err(&path, "preparing the connection"))?;
+    Ok((path, conn))
 }
 
 /// Appends usage events to the outbox inside `tx`, numbered on from the store's counter (which
