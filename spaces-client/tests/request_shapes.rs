@@ -1,0 +1,664 @@
+//! For each call, the exact method, path, query and JSON body that `huggingface_hub` 2.4.0
+//! sends for the same call (1.33.0 for the storage calls 2.0 removed), written down from its
+//! `hf_api.py` / `_commit_api.py` / `lfs.py`, checked against what the loopback `TestServer`
+//! received from this client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod test_server;
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use spaces_client::{
+    ClientBuilder, Commit, CommitOperation, CreateSpace, DuplicateSpace, FileSource, ListSpaces,
+    LogKind, NewSecret, NewVariable, SleepTime, SpaceId,
+};
+use spaces_core::{DataLossAck, Flavor, Sdk, Secret, StorageTier, Visibility};
+use test_server::{Recorded, Reply, TestServer};
+
+fn id() -> SpaceId {
+    "alice/demo".parse().unwrap()
+}
+
+/// (method, path, query, JSON body or Null for none).
+fn expect(r: &Recorded, method: &str, path: &str, query: &[(&str, &str)], body: Value) {
+    assert_eq!(r.method, method, "{path}");
+    assert_eq!(r.path, path);
+    let mut got = r.query.clone();
+    got.sort();
+    let mut want: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "{method} {path} query");
+    assert_eq!(r.json(), body, "{method} {path} body");
+    if !body.is_null() {
+        assert_eq!(r.header("content-type"), Some("application/json"));
+    }
+    assert_eq!(
+        r.header("authorization"),
+        Some("Bearer hf_test_token_secret")
+    );
+}
+
+#[tokio::test]
+async fn runtime_controls() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let rt = || Reply::fixture(200, "runtime_static.json");
+    for p in [
+        "runtime",
+        "hardware",
+        "sleeptime",
+        "pause",
+        "restart",
+        "storage",
+    ] {
+        s.on("GET", &format!("/api/spaces/alice/demo/{p}"), rt());
+        s.on("POST", &format!("/api/spaces/alice/demo/{p}"), rt());
+        s.on("DELETE", &format!("/api/spaces/alice/demo/{p}"), rt());
+    }
+    s.on(
+        "GET",
+        "/api/spaces/alice/demo",
+        Reply::fixture(200, "space_info.json"),
+    );
+
+    // get_space_runtime(repo_id)
+    c.runtime(&id()).await.unwrap();
+    expect(
+        &s.last(),
+        "GET",
+        "/api/spaces/alice/demo/runtime",
+        &[],
+        Value::Null,
+    );
+    // space_info(repo_id)
+    c.info(&id()).await.unwrap();
+    expect(&s.last(), "GET", "/api/spaces/alice/demo", &[], Value::Null);
+    // request_space_hardware(repo_id, "t4-small")
+    c.request_hardware(&id(), &Flavor::T4Small, None)
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/hardware",
+        &[],
+        json!({"flavor": "t4-small"}),
+    );
+    // request_space_hardware(repo_id, "h200x8", sleep_time=3600): unknown flavors pass through.
+    c.request_hardware(
+        &id(),
+        &Flavor::from_wire("h200x8"),
+        Some(SleepTime::Seconds(3600)),
+    )
+    .await
+    .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/hardware",
+        &[],
+        json!({"flavor": "h200x8", "sleepTimeSeconds": 3600}),
+    );
+    // set_space_sleep_time(repo_id, 600) and (repo_id, -1)
+    c.set_sleep_time(&id(), SleepTime::Seconds(600))
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/sleeptime",
+        &[],
+        json!({"seconds": 600}),
+    );
+    c.set_sleep_time(&id(), SleepTime::Never).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/sleeptime",
+        &[],
+        json!({"seconds": -1}),
+    );
+    // pause_space(repo_id): no body.
+    c.pause(&id()).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/pause",
+        &[],
+        Value::Null,
+    );
+    // restart_space(repo_id) and (repo_id, factory_reboot=True)
+    c.restart(&id(), false).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/restart",
+        &[],
+        Value::Null,
+    );
+    c.restart(&id(), true).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/restart",
+        &[("factory", "true")],
+        Value::Null,
+    );
+    // 1.33.0 request_space_storage(repo_id, "medium") / delete_space_storage(repo_id)
+    c.request_storage(&id(), StorageTier::Medium).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/storage",
+        &[],
+        json!({"tier": "medium"}),
+    );
+    c.delete_storage(&id(), DataLossAck::i_understand_all_data_is_lost())
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "DELETE",
+        "/api/spaces/alice/demo/storage",
+        &[],
+        Value::Null,
+    );
+}
+
+#[tokio::test]
+async fn secrets_and_variables() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    for m in ["GET", "POST", "DELETE"] {
+        s.on(
+            m,
+            "/api/spaces/alice/demo/secrets",
+            Reply::json(200, json!({})),
+        );
+        s.on(
+            m,
+            "/api/spaces/alice/demo/variables",
+            Reply::fixture(200, "variables.json"),
+        );
+    }
+    // add_space_secret(repo_id, "API_KEY", "s3cr3t") and with description
+    c.add_secret(&id(), "API_KEY", &Secret::new("s3cr3t"), None)
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/secrets",
+        &[],
+        json!({"key": "API_KEY", "value": "s3cr3t"}),
+    );
+    c.add_secret(&id(), "API_KEY", &Secret::new("s3cr3t"), Some("the key"))
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/secrets",
+        &[],
+        json!({"key": "API_KEY", "value": "s3cr3t", "description": "the key"}),
+    );
+    // delete_space_secret(repo_id, "API_KEY"): DELETE with a JSON body.
+    c.delete_secret(&id(), "API_KEY").await.unwrap();
+    expect(
+        &s.last(),
+        "DELETE",
+        "/api/spaces/alice/demo/secrets",
+        &[],
+        json!({"key": "API_KEY"}),
+    );
+    // get_space_secrets(repo_id)
+    c.secrets(&id()).await.unwrap();
+    expect(
+        &s.last(),
+        "GET",
+        "/api/spaces/alice/demo/secrets",
+        &[],
+        Value::Null,
+    );
+    // add_space_variable(repo_id, "MODEL", "org/model", description="d")
+    let after = c
+        .add_variable(&id(), "MODEL", "org/model", Some("d"))
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/variables",
+        &[],
+        json!({"key": "MODEL", "value": "org/model", "description": "d"}),
+    );
+    assert_eq!(after.len(), 2, "the full map after the change is read back");
+    c.add_variable(&id(), "MODEL", "org/model", None)
+        .await
+        .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/variables",
+        &[],
+        json!({"key": "MODEL", "value": "org/model"}),
+    );
+    // delete_space_variable(repo_id, "MODEL")
+    c.delete_variable(&id(), "MODEL").await.unwrap();
+    expect(
+        &s.last(),
+        "DELETE",
+        "/api/spaces/alice/demo/variables",
+        &[],
+        json!({"key": "MODEL"}),
+    );
+    // get_space_variables(repo_id)
+    c.variables(&id()).await.unwrap();
+    expect(
+        &s.last(),
+        "GET",
+        "/api/spaces/alice/demo/variables",
+        &[],
+        Value::Null,
+    );
+}
+
+#[tokio::test]
+async fn create_duplicate_delete() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    s.on("POST", "/api/repos/create", Reply::json(200, json!({"url": format!("{}/spaces/alice/demo", s.url), "name": "alice/demo", "id": "65f0c0ffee00000000000001"})));
+    s.on(
+        "POST",
+        "/api/spaces/alice/demo/duplicate",
+        Reply::json(
+            200,
+            json!({"url": format!("{}/spaces/bob/copy", s.url), "filesCopyPending": true}),
+        ),
+    );
+    s.on("DELETE", "/api/repos/delete", Reply::text(200, "OK"));
+
+    // create_repo("alice/demo", repo_type="space", space_sdk="gradio")
+    let r = c
+        .create(&id(), &CreateSpace::new(Sdk::Gradio))
+        .await
+        .unwrap();
+    assert_eq!(r.url, format!("{}/spaces/alice/demo", s.url));
+    expect(
+        &s.last(),
+        "POST",
+        "/api/repos/create",
+        &[],
+        json!({"name": "demo", "organization": "alice", "type": "space", "sdk": "gradio"}),
+    );
+    // create_repo(..., private=True, space_sdk="docker", space_hardware="t4-small",
+    //   space_sleep_time=3600, space_secrets=[...], space_variables=[...]) and 1.33.0's
+    //   space_storage="small" (storageTier).
+    let mut o = CreateSpace::new(Sdk::Docker);
+    o.visibility = Some(Visibility::Private);
+    o.hardware = Some(Flavor::T4Small);
+    o.sleep_time = Some(SleepTime::Seconds(3600));
+    o.storage = Some(StorageTier::Small);
+    o.secrets = vec![NewSecret {
+        key: "API_KEY".into(),
+        value: Secret::new("s3cr3t"),
+        description: Some("optional".into()),
+    }];
+    o.variables = vec![NewVariable {
+        key: "MODEL_ID".into(),
+        value: "org/model".into(),
+        description: None,
+    }];
+    c.create(&id(), &o).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/repos/create",
+        &[],
+        json!({"name": "demo", "organization": "alice", "visibility": "private", "type": "space",
+               "sdk": "docker", "hardware": "t4-small", "sleepTimeSeconds": 3600,
+               "storageTier": "small",
+               "secrets": [{"key": "API_KEY", "value": "s3cr3t", "description": "optional"}],
+               "variables": [{"key": "MODEL_ID", "value": "org/model"}]}),
+    );
+    assert!(
+        !format!("{o:?}").contains("s3cr3t"),
+        "secret values are not in Debug"
+    );
+
+    // duplicate_repo("alice/demo", to_id="bob/copy", repo_type="space", private=True,
+    //   space_hardware="cpu-basic", space_sleep_time=-1 would warn; here 600)
+    let d = DuplicateSpace {
+        visibility: Some(Visibility::Private),
+        hardware: Some(Flavor::CpuUpgrade),
+        sleep_time: Some(SleepTime::Seconds(600)),
+        ..DuplicateSpace::default()
+    };
+    let r = c
+        .duplicate(&id(), &"bob/copy".parse().unwrap(), &d)
+        .await
+        .unwrap();
+    assert!(r.files_copy_pending);
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/duplicate",
+        &[],
+        json!({"repository": "bob/copy", "visibility": "private", "hardware": "cpu-upgrade", "sleepTimeSeconds": 600}),
+    );
+    c.duplicate(
+        &id(),
+        &"bob/copy".parse().unwrap(),
+        &DuplicateSpace::default(),
+    )
+    .await
+    .unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/duplicate",
+        &[],
+        json!({"repository": "bob/copy"}),
+    );
+
+    // delete_repo("alice/demo", repo_type="space"): DELETE with a JSON body.
+    c.delete(&id(), false).await.unwrap();
+    expect(
+        &s.last(),
+        "DELETE",
+        "/api/repos/delete",
+        &[],
+        json!({"name": "demo", "organization": "alice", "type": "space"}),
+    );
+}
+
+#[tokio::test]
+async fn list_info_at_logs_whoami() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    s.on("GET", "/api/spaces", Reply::json(200, json!([])));
+    s.on(
+        "GET",
+        "/api/spaces/alice/demo/revision/refs%2Fpr%2F1",
+        Reply::fixture(200, "space_info.json"),
+    );
+    s.on("GET", "/api/spaces/alice/demo/logs/run", Reply::sse(""));
+    s.on(
+        "GET",
+        "/api/whoami-v2",
+        Reply::json(200, json!({"name": "alice"})),
+    );
+    // list_spaces(author="alice", search="demo", limit=5, filter="gradio", sort="likes",
+    //   expand=["likes", "runtime"], full=True): repeated keys for lists, booleans as `true`.
+    let q = ListSpaces {
+        author: Some("alice".into()),
+        search: Some("demo".into()),
+        filter: vec!["gradio".into()],
+        sort: Some("likes".into()),
+        limit: Some(5),
+        expand: vec!["likes".into(), "runtime".into()],
+        full: true,
+    };
+    let _: Vec<_> = c.list(&q).collect().await;
+    expect(
+        &s.last(),
+        "GET",
+        "/api/spaces",
+        &[
+            ("filter", "gradio"),
+            ("author", "alice"),
+            ("search", "demo"),
+            ("sort", "likes"),
+            ("limit", "5"),
+            ("expand", "likes"),
+            ("expand", "runtime"),
+            ("full", "true"),
+        ],
+        Value::Null,
+    );
+    // space_info(repo_id, revision="refs/pr/1", files_metadata=True): quote(rev, safe='').
+    c.info_at(&id(), "refs/pr/1", true, &[]).await.unwrap();
+    let r = s.last();
+    assert_eq!(r.path, "/api/spaces/alice/demo/revision/refs%2Fpr%2F1");
+    assert_eq!(r.query, vec![("blobs".to_owned(), "true".to_owned())]);
+    // fetch_space_logs(repo_id): GET /logs/run, no query, no body.
+    let _: Vec<_> = c.logs(&id(), LogKind::Run, false).collect().await;
+    expect(
+        &s.last(),
+        "GET",
+        "/api/spaces/alice/demo/logs/run",
+        &[],
+        Value::Null,
+    );
+    // whoami()
+    c.whoami().await.unwrap();
+    expect(&s.last(), "GET", "/api/whoami-v2", &[], Value::Null);
+}
+
+#[tokio::test]
+async fn commit_with_a_regular_and_an_lfs_file() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let big = vec![7u8; 2048];
+    s.on(
+        "POST",
+        "/api/spaces/alice/demo/preupload/main",
+        Reply::json(
+            200,
+            json!({"files": [
+            {"path": "index.html", "uploadMode": "regular", "shouldIgnore": false, "oid": null},
+            {"path": "model.bin", "uploadMode": "lfs", "shouldIgnore": false, "oid": null}]}),
+        ),
+    );
+    let put_href = format!("{}/lfs-objects/upload-here?sig=abc", s.url);
+    let verify_href = format!("{}/lfs-objects/verify", s.url);
+    // The batch answer is built once the oid is known: compute it like the client.
+    use sha2::Digest;
+    let oid: String = sha2::Sha256::digest(&big)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    s.on(
+        "POST",
+        "/spaces/alice/demo.git/info/lfs/objects/batch",
+        Reply::json(
+            200,
+            json!({"transfer": "basic", "objects": [{"oid": oid, "size": 2048,
+            "actions": {"upload": {"href": put_href, "header": {"x-upload-extra": "1"}},
+                        "verify": {"href": verify_href}}}]}),
+        ),
+    );
+    s.on("PUT", "/lfs-objects/upload-here", Reply::text(200, ""));
+    s.on("POST", "/lfs-objects/verify", Reply::json(200, json!({})));
+    s.on(
+        "POST",
+        "/api/spaces/alice/demo/commit/main",
+        Reply::json(200, json!({"commitUrl": "http://x/spaces/alice/demo/commit/abc", "commitOid": "abc", "success": true})),
+    );
+    let mut commit = Commit::new("Add files");
+    commit.description = "two files".into();
+    commit.operations = vec![
+        CommitOperation::Add {
+            path: "index.html".into(),
+            source: FileSource::Bytes(b"<h1>hi</h1>".to_vec()),
+        },
+        CommitOperation::Add {
+            path: "model.bin".into(),
+            source: FileSource::Bytes(big.clone()),
+        },
+        CommitOperation::Delete {
+            path: "old.txt".into(),
+        },
+        CommitOperation::DeleteFolder { path: "old".into() },
+    ];
+    let info = c.create_commit(&id(), commit).await.unwrap();
+    assert_eq!(info.commit_oid.as_deref(), Some("abc"));
+    assert_eq!(info.lfs_files, 1);
+    let reqs = s.requests();
+    assert_eq!(reqs.len(), 5, "{reqs:?}");
+    // 1. preupload: {"files": [{"path", "sample" (base64 of the first 512 bytes), "size"}]}
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    expect(
+        &reqs[0],
+        "POST",
+        "/api/spaces/alice/demo/preupload/main",
+        &[],
+        json!({"files": [
+            {"path": "index.html", "sample": b64(b"<h1>hi</h1>"), "size": 11},
+            {"path": "model.bin", "sample": b64(&big[..512]), "size": 2048}]}),
+    );
+    // 2. LFS batch (lfs.py post_lfs_batch_info, transfers: basic only here).
+    let batch = &reqs[1];
+    assert_eq!(batch.path, "/spaces/alice/demo.git/info/lfs/objects/batch");
+    assert_eq!(batch.header("accept"), Some("application/vnd.git-lfs+json"));
+    assert_eq!(
+        batch.header("content-type"),
+        Some("application/vnd.git-lfs+json")
+    );
+    assert_eq!(
+        batch.json(),
+        json!({"operation": "upload", "transfers": ["basic"], "objects": [{"oid": oid, "size": 2048}],
+               "hash_algo": "sha256", "ref": {"name": "refs/heads/main"}})
+    );
+    // 3. The basic transfer: PUT the bytes with the action's headers; then verify.
+    assert_eq!(reqs[2].method, "PUT");
+    assert_eq!(reqs[2].body, big);
+    assert_eq!(reqs[2].header("x-upload-extra"), Some("1"));
+    assert_eq!(reqs[3].path, "/lfs-objects/verify");
+    assert_eq!(reqs[3].json(), json!({"oid": oid, "size": 2048}));
+    // 4. The NDJSON commit.
+    let commit = &reqs[4];
+    assert_eq!(commit.path, "/api/spaces/alice/demo/commit/main");
+    assert_eq!(commit.header("content-type"), Some("application/x-ndjson"));
+    let lines: Vec<Value> = String::from_utf8(commit.body.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            json!({"key": "header", "value": {"summary": "Add files", "description": "two files"}}),
+            json!({"key": "file", "value": {"content": b64(b"<h1>hi</h1>"), "path": "index.html", "encoding": "base64"}}),
+            json!({"key": "lfsFile", "value": {"path": "model.bin", "algo": "sha256", "oid": oid, "size": 2048}}),
+            json!({"key": "deletedFile", "value": {"path": "old.txt"}}),
+            json!({"key": "deletedFolder", "value": {"path": "old"}}),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn lfs_hrefs_on_another_host_get_no_token() {
+    let hub = TestServer::start().await;
+    let storage = TestServer::start().await;
+    let c = hub.client();
+    hub.on(
+        "POST",
+        "/api/spaces/alice/demo/preupload/main",
+        Reply::json(
+            200,
+            json!({"files": [{"path": "a.bin", "uploadMode": "lfs", "shouldIgnore": false}]}),
+        ),
+    );
+    use sha2::Digest;
+    let oid: String = sha2::Sha256::digest(b"abc")
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    hub.on(
+        "POST",
+        "/spaces/alice/demo.git/info/lfs/objects/batch",
+        Reply::json(
+            200,
+            json!({"objects": [{"oid": oid, "size": 3,
+            "actions": {"upload": {"href": format!("{}/bucket/obj", storage.url)}}}]}),
+        ),
+    );
+    storage.on("PUT", "/bucket/obj", Reply::text(200, ""));
+    hub.on(
+        "POST",
+        "/api/spaces/alice/demo/commit/main",
+        Reply::json(200, json!({"commitOid": "x"})),
+    );
+    let mut commit = Commit::new("lfs");
+    commit.operations = vec![CommitOperation::Add {
+        path: "a.bin".into(),
+        source: FileSource::Bytes(b"abc".to_vec()),
+    }];
+    c.create_commit(&id(), commit).await.unwrap();
+    let put = storage.last();
+    assert_eq!(put.body, b"abc");
+    assert_eq!(
+        put.header("authorization"),
+        None,
+        "the token stays on the Hub's origin"
+    );
+}
+
+#[test]
+fn from_env_reads_what_the_official_client_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "  hf_from_file\r\n").unwrap();
+    let home = dir.path().to_str().unwrap().to_owned();
+    let vars = |pairs: Vec<(&'static str, String)>| {
+        move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
+    };
+    // HF_ENDPOINT (trailing / stripped), HF_TOKEN first.
+    let c = ClientBuilder::from_vars(vars(vec![
+        ("HF_ENDPOINT", "http://127.0.0.1:9/".into()),
+        ("HF_TOKEN", "hf_env".into()),
+        ("HF_HOME", home.clone()),
+    ]))
+    .build()
+    .unwrap();
+    assert_eq!(c.endpoint(), "http://127.0.0.1:9");
+    assert!(c.has_token());
+    // The token file under HF_HOME.
+    let c = ClientBuilder::from_vars(vars(vec![("HF_HOME", home.clone())]))
+        .build()
+        .unwrap();
+    assert!(c.has_token());
+    assert_eq!(c.endpoint(), "https://huggingface.co");
+    // HF_TOKEN_PATH wins over HF_HOME; an empty token is no token.
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let c = ClientBuilder::from_vars(vars(vec![
+        ("HF_HOME", home.clone()),
+        ("HF_TOKEN_PATH", empty.to_str().unwrap().into()),
+    ]))
+    .build()
+    .unwrap();
+    assert!(!c.has_token());
+    // HF_HUB_DISABLE_IMPLICIT_TOKEN turns the lookup off.
+    let c = ClientBuilder::from_vars(vars(vec![
+        ("HF_TOKEN", "hf_env".into()),
+        ("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1".into()),
+    ]))
+    .build()
+    .unwrap();
+    assert!(!c.has_token());
+    // A bad endpoint is a configuration error.
+    assert!(ClientBuilder::default()
+        .endpoint("ftp://x")
+        .build()
+        .is_err());
+}
+
+#[test]
+fn sleep_time_parses_like_the_cli_writes_it() {
+    assert_eq!("never".parse::<SleepTime>().unwrap(), SleepTime::Never);
+    assert_eq!("-1".parse::<SleepTime>().unwrap(), SleepTime::Never);
+    assert_eq!(
+        "3600".parse::<SleepTime>().unwrap(),
+        SleepTime::Seconds(3600)
+    );
+    assert!("-5".parse::<SleepTime>().is_err());
+    assert!("soon".parse::<SleepTime>().is_err());
+    assert_eq!(SleepTime::Never.to_wire(), -1);
+}
