@@ -84,7 +84,10 @@ struct Pages {
 impl Client {
     /// `GET /api/spaces`: every Space the query matches, page after page (following `Link`
     /// headers), at most `limit` in all.
-    pub fn list(&self, query: &ListSpaces) -> impl Stream<Item = Result<SpaceInfo, Error>> + Send {
+    pub fn list(
+        &self,
+        query: &ListSpaces,
+    ) -> impl Stream<Item = Result<SpaceInfo, Error>> + Send + Unpin {
         let mut first = Call::new(Method::GET, self.api("spaces"), Idempotent::Yes);
         first.query = query.query();
         let pages = Pages {
@@ -94,7 +97,7 @@ impl Client {
             left: query.limit,
             failed: false,
         };
-        stream::unfold(pages, |mut p| async move {
+        Box::pin(stream::unfold(pages, |mut p| async move {
             loop {
                 if p.failed || p.left == Some(0) {
                     return None;
@@ -143,6 +146,6 @@ impl Client {
                     }
                 }
             }
-        })
+        }))
     }
 }

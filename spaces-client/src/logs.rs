@@ -214,7 +214,7 @@ impl Client {
         id: &SpaceId,
         kind: LogKind,
         follow: bool,
-    ) -> impl Stream<Item = Result<LogLine, Error>> + Send {
+    ) -> impl Stream<Item = Result<LogLine, Error>> + Send + Unpin {
         let reader = Reader {
             client: self.clone(),
             url: self.api(&format!("spaces/{id}/logs/{}", kind.path())),
@@ -228,9 +228,9 @@ impl Client {
             wait: Duration::ZERO,
             done: false,
         };
-        stream::unfold(reader, |mut r| async move {
+        Box::pin(stream::unfold(reader, |mut r| async move {
             let item = r.next_line().await?;
             Some((item, r))
-        })
+        }))
     }
 }
