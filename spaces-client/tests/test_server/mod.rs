@@ -19,6 +19,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Break the connection after sending the body (a dropped stream).
+    pub then_drop: bool,
 }
 
 impl Reply {
@@ -27,6 +29,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
+            then_drop: false,
         }
     }
     pub fn text(status: u16, body: &str) -> Self {
@@ -34,6 +37,7 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "text/plain".into())],
             body: body.as_bytes().to_vec(),
+            then_drop: false,
         }
     }
     pub fn sse(body: &str) -> Self {
@@ -41,6 +45,14 @@ impl Reply {
             status: 200,
             headers: vec![("content-type".into(), "text/event-stream".into())],
             body: body.as_bytes().to_vec(),
+            then_drop: false,
+        }
+    }
+    /// An SSE body whose connection breaks after `body`.
+    pub fn sse_then_drop(body: &str) -> Self {
+        Reply {
+            then_drop: true,
+            ..Reply::sse(body)
         }
     }
     /// A fixture file of tests/fixtures, as JSON.
@@ -132,7 +144,25 @@ async fn handle(State(script): State<Arc<Mutex<Script>>>, req: Request) -> Respo
     };
     let reply =
         reply.unwrap_or_else(|| Reply::text(599, &format!("no fixture for {method} {path}")));
-    let mut r = Response::new(Body::from(reply.body));
+    let body = if reply.then_drop {
+        // The body goes out first; the connection breaks a moment later.
+        let chunks = futures_util::stream::unfold(Some(reply.body), |body| async move {
+            match body {
+                Some(b) => Some((Ok::<_, std::io::Error>(b), None)),
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    Some((
+                        Err(std::io::Error::other("dropped by the test server")),
+                        None,
+                    ))
+                }
+            }
+        });
+        Body::from_stream(chunks)
+    } else {
+        Body::from(reply.body)
+    };
+    let mut r = Response::new(body);
     *r.status_mut() = StatusCode::from_u16(reply.status).unwrap();
     for (k, v) in reply.headers {
         r.headers_mut().append(
