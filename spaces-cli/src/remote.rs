@@ -11,7 +11,7 @@ use spaces_core::SpaceId;
 /// The options of every remote command.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Remote {
-    /// The Hub's URL [default: $HF_ENDPOINT, else https://huggingface.co].
+    /// The Hub's URL [default: $HF_ENDPOINT, else the Hub itself, huggingface.co].
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// The access token [default: $HF_TOKEN, else the file at $HF_TOKEN_PATH or
