@@ -1,16 +1,17 @@
 //! A Space's info, runtime and runtime controls (hub-api.md §4): `GET /api/spaces/{id}`,
 //! `GET .../runtime`, `POST .../hardware`, `.../sleeptime`, `.../pause`, `.../restart`,
-//! `POST`/`DELETE .../storage`. Every control answers the full [`SpaceRuntime`].
+//! `POST`/`DELETE .../storage`, `POST .../dev-mode`, `PUT`/`DELETE .../volumes`, `PUT
+//! .../settings`. Every runtime control answers the full [`SpaceRuntime`].
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use spaces_core::{DataLossAck, Flavor, SpaceId, StorageTier};
+use spaces_core::{DataLossAck, Flavor, SpaceId, StorageTier, Visibility};
 
 use crate::client::Client;
 use crate::error::Error;
 use crate::info::SpaceInfo;
 use crate::retry::{Call, Idempotent};
-use crate::runtime::{SleepTime, SpaceRuntime};
+use crate::runtime::{SleepTime, SpaceRuntime, Volume};
 
 impl Client {
     fn space_url(&self, id: &SpaceId, what: &str) -> String {
@@ -129,6 +130,41 @@ impl Client {
             self.space_url(id, "storage"),
             Idempotent::No,
         ))
+        .await
+    }
+
+    /// `POST /api/spaces/{id}/dev-mode` `{"enabled"}` (huggingface_hub ≥ 1.6).
+    pub async fn set_dev_mode(&self, id: &SpaceId, enabled: bool) -> Result<SpaceRuntime, Error> {
+        let body = json!({"enabled": enabled});
+        self.control(id, "dev-mode", Some(body), Idempotent::Yes)
+            .await
+    }
+
+    /// `PUT /api/spaces/{id}/volumes` `{"volumes": [...]}` (huggingface_hub ≥ 1.9).
+    pub async fn set_volumes(&self, id: &SpaceId, volumes: &[Volume]) -> Result<(), Error> {
+        let body = json!({"volumes": volumes});
+        self.send_unit(
+            Call::new(Method::PUT, self.space_url(id, "volumes"), Idempotent::Yes).json(body),
+        )
+        .await
+    }
+
+    /// `DELETE /api/spaces/{id}/volumes`.
+    pub async fn delete_volumes(&self, id: &SpaceId) -> Result<(), Error> {
+        self.send_unit(Call::new(
+            Method::DELETE,
+            self.space_url(id, "volumes"),
+            Idempotent::Yes,
+        ))
+        .await
+    }
+
+    /// `PUT /api/spaces/{id}/settings` `{"visibility"}` (`update_repo_settings`).
+    pub async fn set_visibility(&self, id: &SpaceId, visibility: Visibility) -> Result<(), Error> {
+        let body = json!({"visibility": visibility.as_str()});
+        self.send_unit(
+            Call::new(Method::PUT, self.space_url(id, "settings"), Idempotent::Yes).json(body),
+        )
         .await
     }
 

@@ -13,7 +13,10 @@
 //! - Runtime and controls: [`Client::runtime`], [`Client::info`], [`Client::request_hardware`],
 //!   [`Client::set_sleep_time`] ([`SleepTime::Never`] is `-1`), [`Client::pause`],
 //!   [`Client::restart`] (factory reboot), [`Client::request_storage`],
-//!   [`Client::delete_storage`].
+//!   [`Client::delete_storage`], [`Client::set_dev_mode`], [`Client::set_volumes`],
+//!   [`Client::delete_volumes`], [`Client::set_visibility`].
+//! - What the Hub offers: [`Client::hardware_offer`] (prices as exact decimals),
+//!   [`Client::templates`], [`Client::zero_gpu_quota`].
 //! - Repositories: [`Client::create`] ([`CreateSpace`]: secrets, variables, hardware, storage,
 //!   sleep time), [`Client::duplicate`], [`Client::delete`].
 //! - Secrets and variables: [`Client::add_secret`], [`Client::delete_secret`],
@@ -87,6 +90,7 @@ mod info;
 mod lfs;
 mod list;
 mod logs;
+mod offer;
 mod repos;
 mod retry;
 mod runtime;
@@ -103,6 +107,7 @@ pub use error::{
 pub use info::{Sibling, SpaceInfo};
 pub use list::{next_link, ListSpaces};
 pub use logs::{parse_event, LogKind, LogLine};
+pub use offer::{HardwareOffer, SpaceTemplate, ZeroGpuQuota};
 pub use repos::{CreateSpace, DuplicateSpace, RepoUrl};
 pub use retry::RetryPolicy;
 pub use runtime::{

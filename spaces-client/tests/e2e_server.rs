@@ -248,6 +248,13 @@ async fn runtime_controls_on_a_gradio_space() {
         "no storage: 400, {e:?}"
     );
 
+    // Calls this server does not offer answer 400 with a message that says so.
+    let e = alice.set_dev_mode(&id, true).await.unwrap_err();
+    assert!(matches!(e, Error::BadRequest { .. }), "{e:?}");
+    let offer = alice.hardware_offer().await.unwrap();
+    let basic = offer.iter().find(|h| h.name == Flavor::CpuBasic).unwrap();
+    assert_eq!(basic.unit_cost_usd().unwrap(), spaces_core::Decimal::ZERO);
+
     let rt = alice.pause(&id).await.unwrap();
     assert_eq!(rt.stage, Stage::Paused);
     let rt = alice.restart(&id, false).await.unwrap();

@@ -662,3 +662,120 @@ fn sleep_time_parses_like_the_cli_writes_it() {
     assert!("soon".parse::<SleepTime>().is_err());
     assert_eq!(SleepTime::Never.to_wire(), -1);
 }
+
+#[tokio::test]
+async fn dev_mode_volumes_settings_and_the_offer() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    s.on(
+        "POST",
+        "/api/spaces/alice/demo/dev-mode",
+        Reply::fixture(200, "runtime_paid.json"),
+    );
+    s.on(
+        "PUT",
+        "/api/spaces/alice/demo/volumes",
+        Reply::json(200, json!({})),
+    );
+    s.on(
+        "DELETE",
+        "/api/spaces/alice/demo/volumes",
+        Reply::json(200, json!({})),
+    );
+    s.on(
+        "PUT",
+        "/api/spaces/alice/demo/settings",
+        Reply::json(200, json!({"visibility": "private"})),
+    );
+    s.on(
+        "GET",
+        "/api/spaces/hardware",
+        Reply::json(200, json!([
+            {"name": "cpu-basic", "prettyName": "CPU basic", "cpu": "2 vCPU", "ram": "16 GB",
+             "accelerator": null, "unitCostMicroUSD": 0, "unitCostUSD": 0.0, "unitLabel": "minute"},
+            {"name": "h200x8", "prettyName": "8x H200", "cpu": "192 vCPU", "ram": "2 TB",
+             "accelerator": {"type": "gpu", "model": "H200", "quantity": "8", "vram": "1128 GB", "manufacturer": "Nvidia"},
+             "unitCostMicroUSD": 666667, "unitCostUSD": 0.666667, "unitLabel": "minute"}])),
+    );
+    s.on(
+        "GET",
+        "/api/spaces/templates",
+        Reply::json(200, json!({"templates": [{"name": "JupyterLab", "repoId": "SpacesExamples/jupyterlab", "sdk": "docker", "preferredPrivate": true}]})),
+    );
+    s.on(
+        "GET",
+        "/api/spaces/zero-gpu/quota",
+        Reply::json(200, json!({"base": 300, "current": 120, "resetsAt": "2026-11-30T00:00:00Z", "runs": {"used": 1}})),
+    );
+    // enable_space_dev_mode / disable_space_dev_mode
+    c.set_dev_mode(&id(), true).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/dev-mode",
+        &[],
+        json!({"enabled": true}),
+    );
+    c.set_dev_mode(&id(), false).await.unwrap();
+    expect(
+        &s.last(),
+        "POST",
+        "/api/spaces/alice/demo/dev-mode",
+        &[],
+        json!({"enabled": false}),
+    );
+    // set_space_volumes(repo_id, [Volume(type="bucket", source="alice/data", mount_path="/data")])
+    let v: spaces_client::Volume = serde_json::from_value(
+        json!({"type": "bucket", "source": "alice/data", "mountPath": "/data"}),
+    )
+    .unwrap();
+    c.set_volumes(&id(), &[v]).await.unwrap();
+    expect(
+        &s.last(),
+        "PUT",
+        "/api/spaces/alice/demo/volumes",
+        &[],
+        json!({"volumes": [{"type": "bucket", "source": "alice/data", "mountPath": "/data"}]}),
+    );
+    c.delete_volumes(&id()).await.unwrap();
+    expect(
+        &s.last(),
+        "DELETE",
+        "/api/spaces/alice/demo/volumes",
+        &[],
+        Value::Null,
+    );
+    // update_repo_settings(repo_id, repo_type="space", private=True)
+    c.set_visibility(&id(), Visibility::Private).await.unwrap();
+    expect(
+        &s.last(),
+        "PUT",
+        "/api/spaces/alice/demo/settings",
+        &[],
+        json!({"visibility": "private"}),
+    );
+    // list_spaces_hardware(): prices from the integer micro-dollars, exactly.
+    let offer = c.hardware_offer().await.unwrap();
+    expect(&s.last(), "GET", "/api/spaces/hardware", &[], Value::Null);
+    assert_eq!(offer[0].name, Flavor::CpuBasic);
+    assert_eq!(offer[1].name.as_str(), "h200x8");
+    assert_eq!(offer[1].unit_cost_usd().unwrap().to_string(), "0.666667");
+    assert_eq!(offer[1].accelerator.as_ref().unwrap()["model"], "H200");
+    // list_space_templates()
+    let t = c.templates().await.unwrap();
+    expect(&s.last(), "GET", "/api/spaces/templates", &[], Value::Null);
+    assert_eq!(t[0].repo_id, "SpacesExamples/jupyterlab");
+    assert!(t[0].preferred_private);
+    // get_zero_gpu_quota()
+    let q = c.zero_gpu_quota().await.unwrap();
+    expect(
+        &s.last(),
+        "GET",
+        "/api/spaces/zero-gpu/quota",
+        &[],
+        Value::Null,
+    );
+    assert_eq!(q.remaining.unwrap().as_u64(), Some(120));
+    assert!(q.resets_at.is_some());
+    assert_eq!(q.raw["runs"]["used"], 1);
+}
