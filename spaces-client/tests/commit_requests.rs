@@ -1,7 +1,7 @@
-//! The commit API's requests (preupload, LFS batch and basic transfer, NDJSON commit): for each call, the exact method, path, query and JSON body that `huggingface_hub` 2.4.0
-//! sends for the same call (1.33.0 for the storage calls 2.0 removed), written down from its
-//! `hf_api.py` / `_commit_api.py` / `lfs.py`, checked against what the loopback `TestServer`
-//! received from this client.
+//! The commit API's requests as `huggingface_hub` 2.4.0's `create_commit` sends them
+//! (preupload, the LFS batch API and basic transfer, the NDJSON commit), written down from its
+//! `_commit_api.py` / `lfs.py`, checked against what the loopback `TestServer` received; and
+//! the token kept off LFS hrefs on other hosts.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
