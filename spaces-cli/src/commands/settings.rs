@@ -80,6 +80,10 @@ fn opt(v: Option<impl ToString>) -> String {
 }
 
 fn read_secret() -> Result<Secret, Failure> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        eprintln!("reading the secret's value from standard input (end it with Ctrl-D)");
+    }
     let mut value = String::new();
     std::io::stdin()
         .read_to_string(&mut value)
