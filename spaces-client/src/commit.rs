@@ -165,35 +165,46 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A file's content as a stream of chunks, reporting each chunk's size.
+/// A file's content as a stream of chunks. `on_chunk` is told the bytes sent beyond what
+/// `reported` already counts, so that a retried upload (which starts again from the first
+/// byte) does not count its bytes twice.
 pub(crate) fn file_chunks(
     path: PathBuf,
     on_chunk: Arc<dyn Fn(u64) + Send + Sync>,
+    reported: Arc<AtomicU64>,
 ) -> impl Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
-    stream::unfold(None, move |file: Option<tokio::fs::File>| {
-        let path = path.clone();
-        let on_chunk = on_chunk.clone();
-        async move {
-            use tokio::io::AsyncReadExt;
-            let mut f = match file {
-                Some(f) => f,
-                None => match tokio::fs::File::open(&path).await {
-                    Ok(f) => f,
-                    Err(e) => return Some((Err(e), None)),
-                },
-            };
-            let mut buf = vec![0u8; 256 * 1024];
-            match f.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    on_chunk(n as u64);
-                    Some((Ok(buf), Some(f)))
+    stream::unfold(
+        (None, 0u64),
+        move |(file, sent): (Option<tokio::fs::File>, u64)| {
+            let path = path.clone();
+            let on_chunk = on_chunk.clone();
+            let reported = reported.clone();
+            async move {
+                use tokio::io::AsyncReadExt;
+                let mut f = match file {
+                    Some(f) => f,
+                    None => match tokio::fs::File::open(&path).await {
+                        Ok(f) => f,
+                        Err(e) => return Some((Err(e), (None, sent))),
+                    },
+                };
+                let mut buf = vec![0u8; 256 * 1024];
+                match f.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        let sent = sent + n as u64;
+                        let before = reported.fetch_max(sent, Ordering::Relaxed);
+                        if sent > before {
+                            on_chunk(sent - before);
+                        }
+                        Some((Ok(buf), (Some(f), sent)))
+                    }
+                    Err(e) => Some((Err(e), (None, sent))),
                 }
-                Err(e) => Some((Err(e), None)),
             }
-        }
-    })
+        },
+    )
 }
 
 /// Every file under `folder` (not `.git/`), as (repository path, local path), sorted.
@@ -316,6 +327,7 @@ impl Client {
                             path: p.clone(),
                             size: a.size,
                             on_chunk: report.clone(),
+                            reported: Arc::new(AtomicU64::new(0)),
                         },
                     },
                 })

@@ -77,6 +77,8 @@ pub(crate) enum Body {
         path: std::path::PathBuf,
         size: u64,
         on_chunk: std::sync::Arc<dyn Fn(u64) + Send + Sync>,
+        /// The bytes of this file already reported (across retries).
+        reported: std::sync::Arc<std::sync::atomic::AtomicU64>,
     },
 }
 
@@ -134,11 +136,13 @@ impl Client {
                 path,
                 size,
                 on_chunk,
+                reported,
             }) => {
                 rb.header(reqwest::header::CONTENT_LENGTH, *size)
                     .body(reqwest::Body::wrap_stream(crate::commit::file_chunks(
                         path.clone(),
                         on_chunk.clone(),
+                        reported.clone(),
                     )))
             }
             None => rb,

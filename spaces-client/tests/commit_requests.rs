@@ -197,3 +197,68 @@ async fn lfs_hrefs_on_another_host_get_no_token() {
         "the token stays on the Hub's origin"
     );
 }
+
+#[tokio::test]
+async fn a_retried_lfs_upload_streams_the_file_again_and_counts_it_once() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let dir = tempfile::tempdir().unwrap();
+    let content = vec![5u8; 300_000];
+    let path = dir.path().join("weights.bin");
+    std::fs::write(&path, &content).unwrap();
+    use sha2::Digest;
+    let oid: String = sha2::Sha256::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    s.on(
+        "POST",
+        "/api/spaces/alice/demo/preupload/main",
+        Reply::json(
+            200,
+            json!({"files": [{"path": "weights.bin", "uploadMode": "lfs"}]}),
+        ),
+    );
+    s.on(
+        "POST",
+        "/spaces/alice/demo.git/info/lfs/objects/batch",
+        Reply::json(
+            200,
+            json!({"objects": [{"oid": oid, "size": 300_000,
+            "actions": {"upload": {"href": format!("{}/put/it", s.url)}}}]}),
+        ),
+    );
+    s.on("PUT", "/put/it", Reply::json(503, json!({"error": "busy"})));
+    s.on("PUT", "/put/it", Reply::text(200, ""));
+    s.on(
+        "POST",
+        "/api/spaces/alice/demo/commit/main",
+        Reply::json(200, json!({"commitOid": "c"})),
+    );
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s2 = seen.clone();
+    let progress: spaces_client::OnProgress =
+        std::sync::Arc::new(move |p| s2.lock().unwrap().push(p));
+    let mut commit = Commit::new("weights");
+    commit.operations = vec![CommitOperation::Add {
+        path: "weights.bin".into(),
+        source: FileSource::Path(path),
+    }];
+    c.create_commit_with(&id(), commit, Some(progress))
+        .await
+        .unwrap();
+    let puts: Vec<_> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 2, "retried once");
+    assert_eq!(
+        puts[1].body, content,
+        "the retry streams the whole file again"
+    );
+    let seen = seen.lock().unwrap();
+    let last = seen.last().unwrap();
+    assert_eq!((last.done, last.total), (300_000, 300_000));
+    assert!(seen.iter().all(|p| p.done <= p.total));
+}
