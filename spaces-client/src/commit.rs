@@ -291,7 +291,10 @@ impl Client {
                     })
                 })
                 .collect();
-            let url = self.api(&format!("spaces/{id}/preupload/{rev}"));
+            let url = self.api(&format!(
+                "spaces/{id}/preupload/{}",
+                crate::controls::quote(&rev)
+            ));
             let v: Value = self
                 .send_json(
                     Call::new(Method::POST, url, Idempotent::Yes).json(json!({"files": files})),
@@ -375,7 +378,10 @@ impl Client {
         }
         let mut call = Call::new(
             Method::POST,
-            self.api(&format!("spaces/{id}/commit/{rev}")),
+            self.api(&format!(
+                "spaces/{id}/commit/{}",
+                crate::controls::quote(&rev)
+            )),
             Idempotent::No,
         );
         call.body = Some(Body::Bytes(ndjson, "application/x-ndjson"));

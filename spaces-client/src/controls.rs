@@ -13,6 +13,20 @@ use crate::info::SpaceInfo;
 use crate::retry::{Call, Idempotent};
 use crate::runtime::{SleepTime, SpaceRuntime, Volume};
 
+/// Python's `quote(s, safe='')`: every byte but ASCII letters, digits and `_.-~`
+/// percent-encoded.
+pub(crate) fn quote(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
 impl Client {
     fn space_url(&self, id: &SpaceId, what: &str) -> String {
         self.api(&format!("spaces/{id}/{what}"))
@@ -37,9 +51,7 @@ impl Client {
         blobs: bool,
         expand: &[&str],
     ) -> Result<SpaceInfo, Error> {
-        let rev: String = url::form_urlencoded::byte_serialize(revision.as_bytes())
-            .collect::<String>()
-            .replace('+', "%20");
+        let rev = quote(revision);
         let mut call = Call::new(
             Method::GET,
             self.api(&format!("spaces/{id}/revision/{rev}")),
@@ -180,5 +192,15 @@ impl Client {
             call = call.json(b);
         }
         self.send_json(call).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quote_is_pythons_quote_with_nothing_safe() {
+        assert_eq!(super::quote("refs/pr/1"), "refs%2Fpr%2F1");
+        assert_eq!(super::quote("v1.0_a-b~c"), "v1.0_a-b~c");
+        assert_eq!(super::quote("a b*é"), "a%20b%2A%C3%A9");
     }
 }
