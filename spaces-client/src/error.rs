@@ -12,6 +12,9 @@ use spaces_core::{SpaceId, Stage};
 /// Space URL means "bad token", not "no such Space".
 pub const INVALID_CREDENTIALS: &str = "Invalid credentials in Authorization header";
 
+/// The `X-Error-Message` of a disabled repository.
+pub const DISABLED: &str = "Access to this resource is disabled.";
+
 /// Everything a call of this crate can fail with. The token never appears in a message.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -20,6 +23,50 @@ pub enum Error {
     /// [`INVALID_CREDENTIALS`]: no such Space, or a private one the caller cannot see.
     #[error("repository not found ({url}): {message}{}", rid(request_id))]
     RepoNotFound {
+        /// The URL requested.
+        url: String,
+        /// The server's message.
+        message: String,
+        /// The request id the server echoed, if any.
+        request_id: Option<String>,
+    },
+    /// `X-Error-Code: RevisionNotFound`: no such branch, tag or commit.
+    #[error("revision not found ({url}): {message}{}", rid(request_id))]
+    RevisionNotFound {
+        /// The URL requested.
+        url: String,
+        /// The server's message.
+        message: String,
+        /// The request id the server echoed, if any.
+        request_id: Option<String>,
+    },
+    /// `X-Error-Code: EntryNotFound`: no such file in the repository.
+    #[error("entry not found ({url}): {message}{}", rid(request_id))]
+    EntryNotFound {
+        /// The URL requested.
+        url: String,
+        /// The server's message.
+        message: String,
+        /// The request id the server echoed, if any.
+        request_id: Option<String>,
+    },
+    /// `X-Error-Code: GatedRepo`: the repository is gated and the caller has no access.
+    #[error("gated repository ({url}): {message}{}", rid(request_id))]
+    Gated {
+        /// The status code (403 or 401 usually).
+        status: u16,
+        /// The URL requested.
+        url: String,
+        /// The server's message.
+        message: String,
+        /// The request id the server echoed, if any.
+        request_id: Option<String>,
+    },
+    /// `X-Error-Message: Access to this resource is disabled.`
+    #[error("disabled repository ({url}): {message}{}", rid(request_id))]
+    Disabled {
+        /// The status code (403 or 401 usually).
+        status: u16,
         /// The URL requested.
         url: String,
         /// The server's message.
@@ -150,7 +197,10 @@ impl Error {
     /// The HTTP status of an error response, when it is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::RepoNotFound { .. } => Some(404),
+            Error::RepoNotFound { .. }
+            | Error::RevisionNotFound { .. }
+            | Error::EntryNotFound { .. } => Some(404),
+            Error::Gated { status, .. } | Error::Disabled { status, .. } => Some(*status),
             Error::Unauthorized { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
             Error::Conflict { .. } => Some(409),
@@ -241,7 +291,9 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// The [`Error`] for an error response (status ≥ 400), in the official client's order.
+/// The [`Error`] for an error response (status ≥ 400), in the official client's order:
+/// `X-Error-Code` `RevisionNotFound`, `EntryNotFound`, `GatedRepo`, the disabled message,
+/// `RepoNotFound` (or a 401 on a Space URL not about the credentials), then by status.
 pub fn from_response(url: &str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
     let message = server_message(headers, body);
     let request_id = request_id(headers);
@@ -251,6 +303,39 @@ pub fn from_response(url: &str, status: StatusCode, headers: &HeaderMap, body: &
         .map(|u| u.path().starts_with("/api/spaces/"))
         .unwrap_or(false);
     let url = url.to_owned();
+    match code {
+        Some("RevisionNotFound") => {
+            return Error::RevisionNotFound {
+                url,
+                message,
+                request_id,
+            }
+        }
+        Some("EntryNotFound") => {
+            return Error::EntryNotFound {
+                url,
+                message,
+                request_id,
+            }
+        }
+        Some("GatedRepo") => {
+            return Error::Gated {
+                status: status.as_u16(),
+                url,
+                message,
+                request_id,
+            }
+        }
+        _ => {}
+    }
+    if header_message == Some(DISABLED) {
+        return Error::Disabled {
+            status: status.as_u16(),
+            url,
+            message,
+            request_id,
+        };
+    }
     if code == Some("RepoNotFound")
         || (status == StatusCode::UNAUTHORIZED
             && space_url

@@ -102,7 +102,7 @@ pub use commit::{
     folder_files, Commit, CommitInfo, CommitOperation, FileSource, OnProgress, Progress,
 };
 pub use error::{
-    from_response, request_id, retry_after, server_message, Error, INVALID_CREDENTIALS,
+    from_response, request_id, retry_after, server_message, Error, DISABLED, INVALID_CREDENTIALS,
 };
 pub use info::{Sibling, SpaceInfo};
 pub use list::{next_link, ListSpaces};

@@ -276,3 +276,47 @@ async fn the_token_is_sent_but_never_shown() {
     }
     assert!(format!("{c:?}").contains("Token(***)"));
 }
+
+#[tokio::test]
+async fn every_error_code_of_hf_raise_for_status() {
+    let s = TestServer::start().await;
+    let c = s.client();
+    let path = "/api/spaces/alice/demo";
+    type Case = (u16, &'static str, &'static str, fn(&Error) -> bool);
+    let cases: Vec<Case> = vec![
+        (404, "x-error-code", "RevisionNotFound", |e| {
+            matches!(e, Error::RevisionNotFound { .. })
+        }),
+        (404, "x-error-code", "EntryNotFound", |e| {
+            matches!(e, Error::EntryNotFound { .. })
+        }),
+        (403, "x-error-code", "GatedRepo", |e| {
+            matches!(e, Error::Gated { status: 403, .. })
+        }),
+        (
+            403,
+            "x-error-message",
+            "Access to this resource is disabled.",
+            |e| matches!(e, Error::Disabled { status: 403, .. }),
+        ),
+        (404, "x-error-code", "RepoNotFound", |e| {
+            matches!(e, Error::RepoNotFound { .. })
+        }),
+        // An unknown code falls through to the status.
+        (400, "x-error-code", "SomethingNew", |e| {
+            matches!(e, Error::BadRequest { .. })
+        }),
+    ];
+    for (status, header, value, check) in cases {
+        s.clear();
+        s.on(
+            "GET",
+            path,
+            Reply::json(status, json!({"error": value})).header(header, value),
+        );
+        let e = c.info(&id()).await.unwrap_err();
+        assert!(check(&e), "{value}: {e:?}");
+        assert_eq!(e.status(), Some(status), "{value}");
+        assert!(e.to_string().contains(value), "{e}");
+    }
+}
