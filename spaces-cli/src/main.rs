@@ -11,7 +11,9 @@ mod commands;
 mod progress;
 mod remote;
 
-use commands::{bill, catalog, info, logs, repo, runtime, settings, storage, upload, validate};
+use commands::{
+    bill, catalog, gpus, info, logs, repo, runtime, settings, storage, upload, validate,
+};
 
 /// Host, validate and bill Hugging Face-style Spaces, and manage Spaces on the Hub or any
 /// compatible server from the command line.
@@ -42,6 +44,8 @@ enum Command {
     Validate(validate::Args),
     /// Price a usage log (or a ledger) for one calendar month and print the invoice as JSON.
     Bill(bill::Args),
+    /// Show this machine's NVIDIA GPUs and which Space holds which.
+    Gpus(gpus::Args),
     /// Create a Space.
     Create(repo::CreateArgs),
     /// Show a Space's metadata.
@@ -85,6 +89,7 @@ fn main() -> ExitCode {
         Command::Catalog(args) => catalog::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Bill(args) => bill::run(args),
+        Command::Gpus(args) => gpus::run(args),
         Command::Create(a) => remote::run(repo::create(a)),
         Command::Info(a) => remote::run(info::info(a)),
         Command::Status(a) => remote::run(info::status(a)),

@@ -2,6 +2,7 @@
 
 pub mod bill;
 pub mod catalog;
+pub mod gpus;
 pub mod info;
 pub mod logs;
 pub mod repo;
