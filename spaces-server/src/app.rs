@@ -55,6 +55,10 @@ pub struct Inner {
     pub pushing: Mutex<HashSet<SpaceId>>,
     /// Held while a Space's metadata is read, changed and saved.
     pub meta_lock: Mutex<()>,
+    /// The front door: Space hosts, the reverse proxy, wakes.
+    pub front: crate::frontdoor::FrontState,
+    /// The clock (the dashboard's current month).
+    pub clock: Arc<dyn spaces_core::Clock>,
 }
 
 impl std::ops::Deref for App {
