@@ -9,7 +9,7 @@
 //!   answered by the routes in `routes/visit.rs`): the app in an iframe, its stage (live, from
 //!   `GET /dashboard/spaces/{owner}/{name}.json`) and its logs (build log and the run log so
 //!   far, for members).
-//! - `GET /login` (a form), `POST /login` (`token=...`: a token of this server, set as the
+//! - `GET /login` (a form), `POST /login` (`token=...&next=/path`: a token of this server, set as the
 //!   `spaces_token` cookie, `HttpOnly`, `SameSite=Lax`, for the domain so that Space hosts get
 //!   it too), `POST /logout`.
 //!
@@ -143,6 +143,12 @@ pub(crate) async fn login(State(app): State<App>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return html(StatusCode::BAD_REQUEST, html::login(Some("bad form"))),
     };
+    // Where to go after: a path of this site only (`/...`, never `//host`).
+    let next = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v.into_owned())
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or_else(|| "/".to_owned());
     let token = url::form_urlencoded::parse(&body)
         .find(|(k, _)| k == "token")
         .map(|(_, v)| v.trim().to_owned())
@@ -174,8 +180,8 @@ pub(crate) async fn login(State(app): State<App>, req: Request) -> Response {
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
-    r.headers_mut()
-        .insert(header::LOCATION, HeaderValue::from_static("/"));
+    let next = HeaderValue::from_str(&next).unwrap_or(HeaderValue::from_static("/"));
+    r.headers_mut().insert(header::LOCATION, next);
     r
 }
 

@@ -22,11 +22,17 @@ pub struct Door {
     pub dir: tempfile::TempDir,
     pub alice: String,
     pub bob: String,
+    pub domain: String,
     pub http: reqwest::Client,
     serving: tokio::task::JoinHandle<()>,
 }
 
 pub async fn start(docker: bool, config: FrontDoorConfig) -> Door {
+    start_on(DOMAIN, docker, config).await
+}
+
+/// [`start`] under another domain (`localhost`, which browsers resolve with every subdomain).
+pub async fn start_on(domain: &str, docker: bool, config: FrontDoorConfig) -> Door {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new("2026-11-03T10:00:00Z".parse().unwrap()));
     let server = ServerBuilder::new(dir.path().join("data"))
@@ -36,7 +42,7 @@ pub async fn start(docker: bool, config: FrontDoorConfig) -> Door {
         })
         .clock(Arc::clone(&clock) as Arc<dyn spaces_core::Clock>)
         .tick(Duration::from_millis(50))
-        .spaces_domain(DOMAIN)
+        .spaces_domain(domain)
         .front_door(config)
         .docker(docker)
         .build()
@@ -63,6 +69,7 @@ pub async fn start(docker: bool, config: FrontDoorConfig) -> Door {
         dir,
         alice,
         bob,
+        domain: domain.to_owned(),
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()
@@ -76,7 +83,7 @@ impl Door {
     pub fn api(&self, path: &str) -> reqwest::RequestBuilder {
         self.http
             .get(format!("http://{}{path}", self.addr))
-            .header("host", format!("{DOMAIN}:{}", self.addr.port()))
+            .header("host", format!("{}:{}", self.domain, self.addr.port()))
     }
 
     /// A request to a Space's host.
@@ -95,7 +102,7 @@ impl Door {
         let r = self
             .http
             .post(format!("http://{}/api/repos/create", self.addr))
-            .header("host", DOMAIN)
+            .header("host", &self.domain)
             .bearer_auth(&self.alice)
             .json(&body)
             .send()
