@@ -55,6 +55,9 @@ pub async fn start_on(domain: &str, docker: bool, config: FrontDoorConfig) -> Do
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let router = server.router();
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let serving = tokio::spawn(async move {
         let _ = axum::serve(
             listener,
