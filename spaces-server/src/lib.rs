@@ -33,6 +33,11 @@
 //! `builds/` (a commit's files while it is pushed to the supervisor), `ledger.sqlite` (the
 //! usage ledger the billing view reads).
 //!
+//! With a domain ([`ServerBuilder::spaces_domain`]; the binary's `--domain`, `localhost` by
+//! default), [`Server::router`] also serves the [`frontdoor`]: `<owner>-<name>.<domain>` goes to
+//! the Space's app (woken by its first request), the bare domain to the API, git and the
+//! [`dashboard`]. [`Server::front_door`] gives the front door alone, to mount elsewhere.
+//!
 //! See `ARCHITECTURE.md` (section `spaces-server`) for the data flow and the invariants.
 
 mod app;
