@@ -57,6 +57,10 @@ pub struct Inner {
     pub meta_lock: Mutex<()>,
     /// The CAS tokens of Xet uploads.
     pub xet: crate::xet::Grants,
+    /// The front door: Space hosts, the reverse proxy, wakes.
+    pub front: crate::frontdoor::FrontState,
+    /// The clock (the dashboard's current month).
+    pub clock: Arc<dyn spaces_core::Clock>,
 }
 
 impl std::ops::Deref for App {

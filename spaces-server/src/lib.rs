@@ -33,13 +33,20 @@
 //! `builds/` (a commit's files while it is pushed to the supervisor), `ledger.sqlite` (the
 //! usage ledger the billing view reads).
 //!
+//! With a domain ([`ServerBuilder::spaces_domain`]; the binary's `--domain`, `localhost` by
+//! default), [`Server::router`] also serves the [`frontdoor`]: `<owner>-<name>.<domain>` goes to
+//! the Space's app (woken by its first request), the bare domain to the API, git and the
+//! [`dashboard`]. [`Server::front_door`] gives the front door alone, to mount elsewhere.
+//!
 //! See `ARCHITECTURE.md` (section `spaces-server`) for the data flow and the invariants.
 
 mod app;
 mod auth;
 mod build;
+pub mod dashboard;
 mod db;
 mod error;
+pub mod frontdoor;
 mod git;
 mod identity;
 mod lfs;
@@ -47,7 +54,7 @@ mod limits;
 mod meta;
 pub mod openapi;
 mod repo;
-mod routes;
+pub(crate) mod routes;
 mod server;
 mod sink;
 pub mod wire;
@@ -57,6 +64,7 @@ pub use app::App;
 pub use auth::Caller;
 pub use db::{Db, DB_FILE};
 pub use error::{ApiError, Error, INVALID_CREDENTIALS};
+pub use frontdoor::{FrontDoor, FrontDoorConfig};
 pub use identity::{token_hash, Principal, Role};
 pub use limits::Limits;
 pub use meta::{SpaceMeta, VariableMeta};

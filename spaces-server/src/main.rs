@@ -1,7 +1,7 @@
 //! `spaces-server`: the Hub-compatible control plane.
 //!
 //! ```text
-//! spaces-server serve --data DIR [--listen ADDR] [--docker] [--catalog FILE]
+//! spaces-server serve --data DIR [--listen ADDR] [--docker] [--catalog FILE] [--domain D]
 //! spaces-server users add --data DIR NAME [--org ORG]...
 //! spaces-server tokens create --data DIR NAME [--read-only]
 //! spaces-server seed --data DIR --owner NAME --count N     # benchmark aid
@@ -75,10 +75,12 @@ struct Serve {
     /// are bounded by their size limits instead).
     #[arg(long, default_value_t = 60)]
     request_timeout: u64,
-    /// The domain Space hosts are written under (`<owner>-<name>.<domain>`); by default the
-    /// host name the request was sent to.
-    #[arg(long)]
-    spaces_domain: Option<String>,
+    /// The domain Space hosts are under: the front door sends `<owner>-<name>.<domain>` to the
+    /// Space's app (so `http://alice-demo.localhost:PORT/` works from a browser and curl), and
+    /// the bare domain (or any other host) to the API, git and the dashboard. The runtime's
+    /// `domains` field reports each Space's host under it.
+    #[arg(long, alias = "spaces-domain", default_value = "localhost")]
+    domain: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -196,9 +198,7 @@ async fn serve(args: Serve) -> Result<(), Error> {
     if let Some(path) = &args.catalog {
         builder = builder.catalog(spaces_config::catalog_file::load_catalog(path)?);
     }
-    if let Some(domain) = args.spaces_domain {
-        builder = builder.spaces_domain(domain);
-    }
+    builder = builder.spaces_domain(args.domain);
     let server = builder.build().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

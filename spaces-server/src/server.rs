@@ -28,6 +28,7 @@ pub struct ServerBuilder {
     spaces_domain: Option<String>,
     tick: Duration,
     wake_wait: Duration,
+    front_door: crate::frontdoor::FrontDoorConfig,
 }
 
 fn db_clear_wake(db: &Db) {
@@ -50,7 +51,14 @@ impl ServerBuilder {
             spaces_domain: None,
             tick: Duration::from_secs(1),
             wake_wait: Duration::ZERO,
+            front_door: crate::frontdoor::FrontDoorConfig::default(),
         }
+    }
+
+    /// The front door's settings (wake queue and timeouts, proxy timeouts).
+    pub fn front_door(mut self, config: crate::frontdoor::FrontDoorConfig) -> Self {
+        self.front_door = config;
+        self
     }
 
     /// How long [`ServerBuilder::build`] waits for the Spaces that served before the last stop
@@ -93,7 +101,8 @@ impl ServerBuilder {
     }
 
     /// The domain Space hosts are written under (`<owner>-<name>.<domain>`); by default the
-    /// host name the request was sent to.
+    /// host name the request was sent to. When set, [`Server::router`] puts the front door in
+    /// front of the API: requests for `<subdomain>.<domain>` go to the Space's app.
     pub fn spaces_domain(mut self, domain: impl Into<String>) -> Self {
         self.spaces_domain = Some(domain.into());
         self
@@ -125,11 +134,11 @@ impl ServerBuilder {
             Some(r) => r,
             None => default_runtime(&data, self.docker).await?,
         };
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let sup = Supervisor::open(
             &data.join("state"),
             runtime,
-            clock,
+            Arc::clone(&clock),
             self.catalog.clone(),
             Arc::clone(&ledger) as Arc<dyn spaces_runtime::supervisor::UsageSink>,
         )
@@ -158,7 +167,17 @@ impl ServerBuilder {
             pushing: Mutex::new(Default::default()),
             meta_lock: Mutex::new(()),
             xet: Default::default(),
+            front: crate::frontdoor::FrontState::new(sup.clone(), self.front_door),
+            clock,
         });
+        // Every Space's host, in creation order (see `frontdoor::hosts`).
+        let all: Vec<(SpaceId, spaces_core::Timestamp)> = app
+            .registry
+            .read()
+            .iter()
+            .map(|(id, e)| (id.clone(), e.created_at))
+            .collect();
+        app.front.hosts.assign_all(all);
         // Spaces made before repositories existed: their repository from the server's copy (a
         // Space without one, as `seed` makes them, gets none).
         let missing: Vec<SpaceId> = app
@@ -260,6 +279,12 @@ impl Server {
         crate::routes::router(self.app.clone())
     }
 
+    /// The front door (Space traffic by host) under `domain`, to mount on a listener of its
+    /// own; [`Server::router`] already includes it when a domain was set.
+    pub fn front_door(&self, domain: &str) -> crate::frontdoor::FrontDoor {
+        crate::frontdoor::FrontDoor::new(self.app.clone(), domain.to_owned())
+    }
+
     /// The shared state (supervisor, database, registry).
     pub fn app(&self) -> &App {
         &self.app
@@ -283,7 +308,15 @@ impl Server {
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        use axum::serve::ListenerExt;
         let router = self.router();
+        // TCP_NODELAY on every accepted connection: without it, a response's last segment can
+        // wait for the client's delayed ACK (40 ms on Linux), which a proxy would pay per request.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

@@ -37,6 +37,10 @@ pub(crate) fn space_id(namespace: &str, name: &str) -> Result<SpaceId, ApiError>
 
 /// Every route of the API, with the layers.
 pub(crate) fn router(app: App) -> Router {
+    let door = app
+        .spaces_domain
+        .clone()
+        .map(|d| crate::frontdoor::FrontDoor::new(app.clone(), d));
     let limits = app.limits.clone();
     let space = "/api/spaces/{namespace}/{name}";
     let api = Router::new()
@@ -108,6 +112,19 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/validate-yaml", post(validate_yaml::validate_yaml))
         .route("/api/billing/{namespace}/{period}", get(billing::invoice))
         .route("/openapi.json", get(openapi))
+        // The dashboard (see `crate::dashboard`); `/spaces/{namespace}/{name}` from a browser is
+        // its Space page (routes/visit.rs).
+        .route("/", get(crate::dashboard::index))
+        .route(
+            "/login",
+            get(crate::dashboard::login_form).post(crate::dashboard::login),
+        )
+        .route("/logout", post(crate::dashboard::logout))
+        .route("/dashboard/spaces.json", get(crate::dashboard::spaces_json))
+        .route(
+            "/dashboard/spaces/{namespace}/{name}",
+            get(crate::dashboard::space_json),
+        )
         .route("/spaces/{namespace}/{name}", any(visit::visit_root))
         .route("/spaces/{namespace}/{name}/", any(visit::visit_root))
         .route("/spaces/{namespace}/{name}/{*path}", any(visit::visit_path))
@@ -139,7 +156,8 @@ pub(crate) fn router(app: App) -> Router {
         .with_state(app.clone())
         .layer(DefaultBodyLimit::disable());
     let x_request_id = HeaderName::from_static("x-request-id");
-    api.merge(big)
+    let api = api
+        .merge(big)
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             crate::auth::authenticate,
@@ -154,7 +172,16 @@ pub(crate) fn router(app: App) -> Router {
         .layer(axum::middleware::from_fn(crate::limits::error_bodies))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid));
+    // The front door, outermost: requests for a Space's host go to its app, past the API's
+    // layers (its token check, body limit, timeout and rate limit are the API's, not the app's).
+    match door {
+        Some(door) => api.layer(axum::middleware::from_fn_with_state(
+            door,
+            crate::frontdoor::dispatch,
+        )),
+        None => api,
+    }
 }
 
 async fn not_found() -> ApiError {

@@ -36,7 +36,7 @@ fn answer(
     Ok(Json(runtime_json(
         &status,
         &app.catalog,
-        &origin.domain,
+        &crate::wire::runtime::space_domain(&app.front.hosts.subdomain(id), &origin.domain),
         app.is_pushing(id),
     )))
 }

@@ -55,6 +55,7 @@ fn info_of(
         &InfoContext {
             catalog: &app.catalog,
             domain: &origin.domain,
+            subdomain: &app.front.hosts.subdomain(id),
             pushing: app.is_pushing(id),
             siblings,
         },

@@ -15,6 +15,8 @@ pub struct InfoContext<'a> {
     pub catalog: &'a Catalog,
     /// The domain Space hosts live under.
     pub domain: &'a str,
+    /// The Space's subdomain (as the front door assigned it).
+    pub subdomain: &'a str,
     /// Whether the server's first push is still under way.
     pub pushing: bool,
     /// Whether to add `siblings` (the file list).
@@ -53,10 +55,15 @@ pub fn info_json(
         "tags": [sdk, "region:us"],
         "models": [],
         "datasets": [],
-        "subdomain": id.subdomain(),
-        "host": format!("http://{}", super::runtime::space_domain(id, ctx.domain)),
+        "subdomain": ctx.subdomain,
+        "host": format!("http://{}", super::runtime::space_domain(ctx.subdomain, ctx.domain)),
         "cardData": card,
-        "runtime": runtime_json(status, ctx.catalog, ctx.domain, ctx.pushing),
+        "runtime": runtime_json(
+            status,
+            ctx.catalog,
+            &super::runtime::space_domain(ctx.subdomain, ctx.domain),
+            ctx.pushing,
+        ),
     });
     let sha = meta
         .sha

@@ -9,14 +9,16 @@ use serde_json::{json, Value};
 use spaces_core::{Catalog, Flavor, Sdk, Stage};
 use spaces_runtime::supervisor::SpaceStatus;
 
-/// How the Space's public host is written: `<subdomain>.<domain>`.
-pub fn space_domain(status_id: &spaces_core::SpaceId, domain: &str) -> String {
-    format!("{}.{}", status_id.subdomain(), domain)
+/// How the Space's public host is written: `<subdomain>.<domain>`, the subdomain as the front
+/// door assigned it (`crate::frontdoor::hosts`: two Spaces never share one).
+pub fn space_domain(subdomain: &str, domain: &str) -> String {
+    format!("{subdomain}.{domain}")
 }
 
 /// The runtime object. `pushing`: the server's first push of the Space's files has not been
-/// committed yet (it is reported as `BUILDING`, as the Hub reports a new Space).
-pub fn runtime_json(status: &SpaceStatus, catalog: &Catalog, domain: &str, pushing: bool) -> Value {
+/// committed yet (it is reported as `BUILDING`, as the Hub reports a new Space). `host`: the
+/// Space's host ([`space_domain`]).
+pub fn runtime_json(status: &SpaceStatus, catalog: &Catalog, host: &str, pushing: bool) -> Value {
     let is_static = status.sdk == Sdk::Static;
     let stage = if pushing && status.stage == Stage::NoAppFile {
         "BUILDING"
@@ -55,7 +57,7 @@ pub fn runtime_json(status: &SpaceStatus, catalog: &Catalog, domain: &str, pushi
         "storage": status.storage.map(|t| t.as_str()),
         "devMode": false,
         "replicas": replicas,
-        "domains": [{"domain": space_domain(&status.id, domain), "stage": "READY"}],
+        "domains": [{"domain": host, "stage": "READY"}],
         "sdk": status.sdk.as_str(),
     });
     if let Some(message) = error_message(status) {
