@@ -50,13 +50,6 @@ demo = gr.Interface(
 demo.launch()
 "#;
 
-const STREAMLIT_APP: &str = r#"import streamlit as st
-
-st.title("Hello from Streamlit")
-name = st.text_input("name", "Spaces")
-st.write("Hello, " + name + "!")
-"#;
-
 fn pip_cache() -> PathBuf {
     std::env::var_os("SPACES_PIP_CACHE")
         .filter(|v| !v.is_empty())
@@ -289,16 +282,19 @@ async fn streamlit_builds_from_requirements_serves_sleeps_and_wakes() {
     if !pypi_or_skip(&rt).await {
         return;
     }
-    let src = source(&[
-        ("README.md", readme("streamlit", STREAMLIT, "").as_str()),
-        ("requirements.txt", "pandas\n"),
-        ("app.py", STREAMLIT_APP),
-    ]);
-    let image = build(&rt, "alice/streamer", Sdk::Streamlit, src.path())
+    // The example Space itself (streamlit at sdk_version, pandas from requirements.txt).
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/spaces/hello-streamlit");
+    let front_matter = std::fs::read_to_string(example.join("README.md")).unwrap();
+    assert!(front_matter.contains(&format!("sdk_version: {STREAMLIT}")));
+    let image = build(&rt, "alice/streamer", Sdk::Streamlit, &example)
         .await
         .unwrap();
-    for round in ["first start", "wake"] {
-        let instance = start(&rt, &image).await;
+    for round in ["first start (cold)", "wake (forked from the fork server)"] {
+        let instance = if round.starts_with("wake") {
+            start_warm(&rt, &image, &AppEnvironment::default()).await
+        } else {
+            start(&rt, &image).await
+        };
         let health = http_get(instance.address, "/_stcore/health", Duration::from_secs(30))
             .await
             .unwrap();

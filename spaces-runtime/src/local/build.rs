@@ -14,7 +14,8 @@ use std::path::{Component, Path, PathBuf};
 use spaces_core::{AppPath, Revision, Sdk, SpaceId};
 use tokio::process::Command;
 
-use super::python_env::{find_interpreter, sdk_package, EnvSpec, PythonEnvs, IMAGE_ENV_FILE};
+use super::interpreter::find_interpreter;
+use super::python_env::{sdk_package, EnvSpec, PythonEnvs, IMAGE_ENV_FILE};
 use super::records::remove_dir_if_present;
 use super::{blocking, BACKEND};
 use crate::runtime::{BuildOutput, BuildRequest, Image};

@@ -50,6 +50,7 @@
 
 mod build;
 mod fork_server;
+mod interpreter;
 mod logbook;
 mod process;
 mod python_env;
