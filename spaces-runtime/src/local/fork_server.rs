@@ -15,7 +15,8 @@
 //! `DEFAULT_FORK_SERVERS` servers run (least recently used stopped first), and a server whose
 //! resident memory passes the limit after its imports is stopped and not used. A server stops
 //! when its runtime is dropped (its stdin closes); apps it forked keep running until stopped.
-//! Any failure falls back to a cold start.
+//! Any failure falls back to a cold start. The sockets live in `<root>/forks`, a folder only this
+//! user may enter (a request starts any code), each socket mode 0600.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -124,8 +125,7 @@ impl ForkServers {
             return server.ready.load(Ordering::SeqCst).then_some(server);
         }
         let socket = self.dir.join(format!("{}.sock", env.key));
-        if socket.as_os_str().len() > MAX_SOCKET_PATH || std::fs::create_dir_all(&self.dir).is_err()
-        {
+        if socket.as_os_str().len() > MAX_SOCKET_PATH || private_dir(&self.dir).is_err() {
             return None;
         }
         match ForkServer::spawn(env, socket, lease(), preload, self.memory_limit) {
@@ -169,6 +169,16 @@ impl super::LocalRuntime {
             .map(|(_, pid, bytes)| (pid, bytes))
             .collect()
     }
+}
+
+/// Makes `dir` readable by this user only (the sockets in it start apps with any code).
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
 }
 
 /// `VmRSS` of a process, in bytes.
