@@ -1,10 +1,11 @@
-"""A tiny web app that runs like a Gradio Space: it listens on the port the platform gives it.
+"""A small Gradio app: one function behind a text box.
 
 It counts its starts in persistent storage when the Space has some (SPACE_DATA_DIR locally,
 /data in a container), to show what survives a restart.
 """
-import http.server
 import os
+
+import gradio as gr
 
 data = os.environ.get("SPACE_DATA_DIR") or ("/data" if os.path.isdir("/data") else None)
 starts = 1
@@ -16,27 +17,24 @@ if data:
         starts = 1
     open(path, "w").write(str(starts))
 
-body = (
-    "Hello from %s on %s (start number %d%s)\n"
-    % (
+
+def greet(name):
+    """Greets `name`, saying which Space answered and how often it has started."""
+    return "Hello, %s! from %s (start number %d%s)" % (
+        name or "stranger",
         os.environ.get("SPACE_ID", "?"),
-        os.environ.get("ACCELERATOR", "none"),
         starts,
         ", counted in persistent storage" if data else "",
     )
-).encode()
-print("serving on port", os.environ.get("PORT", "7860"), flush=True)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.end_headers()
-        self.wfile.write(body)
+demo = gr.Interface(
+    fn=greet,
+    inputs=gr.Textbox(label="Your name"),
+    outputs=gr.Textbox(label="Greeting"),
+    title="Hello Python",
+    api_name="greet",
+)
 
-    def log_message(self, *args):
-        pass
-
-
-http.server.HTTPServer(("127.0.0.1", int(os.environ.get("PORT", "7860"))), Handler).serve_forever()
+if __name__ == "__main__":
+    demo.launch()

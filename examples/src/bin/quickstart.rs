@@ -1,5 +1,7 @@
 //! The quickstart: real Spaces on the local runtime, through their whole life, then the month's
-//! invoice. No network, no container engine.
+//! invoice. No container engine. The Python Space is a real Gradio app: its first build installs
+//! `gradio` from PyPI (later ones reuse pip's cache, `SPACES_PIP_CACHE`, by default
+//! `<temp>/spaces-pip-cache`).
 //!
 //! ```text
 //! cargo run -p spaces-examples --bin quickstart
@@ -8,7 +10,7 @@
 //!
 //! 1. A static Space (`examples/spaces/hello-static`): build, start, fetch its page over HTTP,
 //!    48 idle hours on a manual clock → asleep, a visit wakes it (the cold start is timed).
-//! 2. A Python Space (`examples/spaces/hello-python`, when `python3` is on PATH) — or with
+//! 2. A Gradio Space (`examples/spaces/hello-python`, when `python3` is on PATH) — or with
 //!    `--runtime docker` the Docker Space `examples/spaces/docker-hello` on the Docker engine:
 //!    sleep and wake, pause, a visit that does not wake it, restart, persistent storage attached
 //!    and upgraded, a refused downgrade, paid hardware (`cpu-upgrade`, local only: the local
@@ -113,6 +115,21 @@ async fn fetch(addr: std::net::SocketAddr) -> Result<String, Failure> {
     Ok(format!("HTTP {} {first}", r.status))
 }
 
+/// The endpoints Gradio's API lists.
+async fn gradio_api(addr: std::net::SocketAddr) -> Result<String, Failure> {
+    let r = http_get(addr, "/gradio_api/info", Duration::from_secs(10)).await?;
+    let info: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+    let names: Vec<String> = info["named_endpoints"]
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    Ok(format!(
+        "HTTP {} (endpoints: {})",
+        r.status,
+        names.join(", ")
+    ))
+}
+
 fn section(title: &str) {
     println!("\n== {title}");
 }
@@ -137,7 +154,14 @@ async fn run(args: Args) -> Result<(), Failure> {
     #[cfg(feature = "docker")]
     let mut docker_handle: Option<Arc<spaces_runtime::docker::DockerRuntime>> = None;
     let runtime: Arc<dyn Runtime> = match args.runtime {
-        RuntimeKind::Local => Arc::new(LocalRuntime::new(root.join("runtime"))?),
+        RuntimeKind::Local => Arc::new(
+            LocalRuntime::new(root.join("runtime"))?.with_pip_cache(
+                std::env::var_os("SPACES_PIP_CACHE")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| std::env::temp_dir().join("spaces-pip-cache")),
+            ),
+        ),
         #[cfg(feature = "docker")]
         RuntimeKind::Docker => {
             let docker = Arc::new(
@@ -255,12 +279,22 @@ async fn run(args: Args) -> Result<(), Failure> {
             )
             .await?;
         if let Some(err) = &st.build_error {
-            return Err(format!("the build failed:\n{err}").into());
+            let hint = if app.sdk == Sdk::Gradio {
+                "\nhint: the Gradio Space installs gradio with pip: its first build needs PyPI (or \
+                 a pip cache holding the wheels in SPACES_PIP_CACHE)"
+            } else {
+                ""
+            };
+            return Err(format!("the build failed:\n{err}{hint}").into());
         }
         println!(
             "   GET -> {}",
             fetch(st.address.ok_or("not serving")?).await?
         );
+        if app.sdk == Sdk::Gradio {
+            let addr = st.address.ok_or("not serving")?;
+            println!("   GET /gradio_api/info -> {}", gradio_api(addr).await?);
+        }
         sleep_and_wake(&sup, &clock, id).await?;
         clock.advance(Duration::from_secs(2 * 3600));
         sup.pause(id).await?;

@@ -5,7 +5,8 @@
 //! or a folder outside the source is refused before anything is read through it), and it must
 //! still be one in the copy. Python Spaces are checked with `python3 -I -m py_compile` inside the
 //! image (isolated mode: neither the image folder nor `PYTHON*` variables can change which
-//! `py_compile` runs, and the build sees none of this process's environment).
+//! `py_compile` runs, and the build sees none of this process's environment), then get their
+//! Python environment (see `python_env`), named in the image's `.spaces-python-env`.
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -13,6 +14,8 @@ use std::path::{Component, Path, PathBuf};
 use spaces_core::{AppPath, Revision, Sdk, SpaceId};
 use tokio::process::Command;
 
+use super::interpreter::find_interpreter;
+use super::python_env::{sdk_package, EnvSpec, PythonEnvs, IMAGE_ENV_FILE};
 use super::records::remove_dir_if_present;
 use super::{blocking, BACKEND};
 use crate::runtime::{BuildOutput, BuildRequest, Image};
@@ -42,7 +45,7 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<usize> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
-        if name == ".git" {
+        if name == ".git" || name == super::python_env::IMAGE_ENV_FILE {
             continue;
         }
         let kind = entry.file_type()?; // does not follow links
@@ -104,7 +107,7 @@ fn app_file_problem(source: &Path, app_file: &AppPath) -> Option<String> {
     None
 }
 
-fn tail(log: &[String], n: usize) -> String {
+pub(super) fn tail(log: &[String], n: usize) -> String {
     log[log.len().saturating_sub(n)..].join("\n")
 }
 
@@ -112,6 +115,7 @@ fn tail(log: &[String], n: usize) -> String {
 pub(super) async fn build(
     root: &Path,
     python: Option<&Path>,
+    envs: &PythonEnvs,
     req: BuildRequest,
 ) -> Result<BuildOutput, Error> {
     if req.sdk == Sdk::Docker {
@@ -126,7 +130,7 @@ pub(super) async fn build(
         req.revision.short(),
         req.sdk,
         if req.no_cache {
-            ", without cache (the local runtime keeps no build cache)"
+            ", without cache (python environments are still reused: they are keyed by what they install)"
         } else {
             ""
         }
@@ -196,8 +200,9 @@ pub(super) async fn build(
             let _ = remove_dir_if_present(&dir);
             return Err(failed(format!("{} does not compile", req.app_file), &log));
         }
-        if dir.join("requirements.txt").is_file() {
-            log.push("requirements.txt present: not installed by the local runtime".into());
+        if let Err(e) = python_environment(envs, python, &req, &dir, &mut log).await {
+            let _ = remove_dir_if_present(&dir);
+            return Err(e);
         }
     }
     log.push(format!("image ready: {}", dir.display()));
@@ -211,6 +216,102 @@ pub(super) async fn build(
         },
         log,
     })
+}
+
+/// Reads a file of the image when it is a regular file there (`None` when absent).
+async fn read_optional(dir: &Path, name: &'static str) -> Result<Option<Vec<u8>>, Error> {
+    let path = dir.join(name);
+    blocking(
+        format!("reading {name}"),
+        move || match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => std::fs::read(&path).map(Some),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        },
+    )
+    .await
+}
+
+/// Gives a Python Space its environment when it asks for one (`sdk_version` in its README, a
+/// `requirements.txt` or a `pre-requirements.txt`) and names it in the image's
+/// [`IMAGE_ENV_FILE`]. Without any of these the machine's Python is used as it is.
+async fn python_environment(
+    envs: &PythonEnvs,
+    python: &Path,
+    req: &BuildRequest,
+    dir: &Path,
+    log: &mut Vec<String>,
+) -> Result<(), Error> {
+    let Some(package) = sdk_package(req.sdk) else {
+        return Ok(());
+    };
+    let readme = read_optional(dir, "README.md").await?;
+    let config = match readme.map(|r| spaces_config::parse_readme(&String::from_utf8_lossy(&r))) {
+        Some(Ok(config)) => Some(config),
+        Some(Err(e)) => {
+            log.push(format!(
+                "README.md front matter not used ({e}): SDK defaults apply"
+            ));
+            None
+        }
+        None => None,
+    };
+    let sdk_version = config.as_ref().and_then(|c| c.sdk_version.clone());
+    let python_version = config.as_ref().and_then(|c| c.python_version);
+    let pre_requirements = read_optional(dir, "pre-requirements.txt").await?;
+    let requirements = read_optional(dir, "requirements.txt").await?;
+    if sdk_version.is_none() && pre_requirements.is_none() && requirements.is_none() {
+        log.push(format!(
+            "no sdk_version and no requirements.txt: {} runs on this machine's Python as it is",
+            req.app_file
+        ));
+        return Ok(());
+    }
+    let failed = |reason: String, log: &Vec<String>| Error::BuildFailed {
+        space: req.space.clone(),
+        reason,
+        log_tail: tail(log, 40),
+    };
+    let (interpreter, version) =
+        match find_interpreter(python, python_version.map(|v| (v.minor, v.patch))).await {
+            Ok(found) => found,
+            Err(why) => {
+                let reason = format!(
+                    "configuration error: README.md python_version {} is not available on this \
+                     machine ({why}); remove python_version or install that Python",
+                    python_version.map(|v| v.to_string()).unwrap_or_default()
+                );
+                log.push(format!("error: {reason}"));
+                return Err(failed(reason, log));
+            }
+        };
+    let spec = EnvSpec {
+        python: interpreter,
+        python_version: version,
+        sdk_requirement: match &sdk_version {
+            Some(v) => format!("{package}=={v}"),
+            None => package.to_owned(),
+        },
+        pre_requirements,
+        requirements,
+    };
+    let env = envs.ensure(&req.space, &spec, log).await?;
+    let marker = dir.join(IMAGE_ENV_FILE);
+    let key = env.key.clone();
+    blocking("naming the image's environment", move || {
+        std::fs::write(marker, format!("{key}\n"))
+    })
+    .await
+}
+
+/// The environment named by an image, if it has one.
+pub(super) fn image_env_key(image_dir: &Path) -> io::Result<Option<String>> {
+    match std::fs::read_to_string(image_dir.join(IMAGE_ENV_FILE)) {
+        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// The folder of `image` if its reference is exactly the folder this runtime builds it into

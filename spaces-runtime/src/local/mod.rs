@@ -8,8 +8,11 @@
 //!   variables and secrets plus `PATH`, locale and time zone, nothing else of this process. A stop
 //!   sends SIGTERM to the whole group, waits a short grace, then sends SIGKILL, so nothing the app
 //!   forked survives it. The build checks that the app file compiles (`python3 -I -m
-//!   py_compile`); dependencies in `requirements.txt` are not installed (the machine's Python is
-//!   used as it is).
+//!   py_compile`) and, when the Space sets `sdk_version` or has a `requirements.txt` (or
+//!   `pre-requirements.txt`), installs them with pip into a cached virtual environment (see
+//!   `python_env`); the app then runs in it as the Hub runs it (see `sdk_run`), forked from a
+//!   pre-imported interpreter once one is ready (see `fork_server`). Without these the machine's
+//!   Python is used as it is.
 //! - `docker` Spaces are [`Error::Unsupported`]: use the Docker backend. GPU flavors are
 //!   [`Error::Unsupported`] unless the runtime was given a GPU allocator
 //!   ([`LocalRuntime::with_gpus`]): then each start of a GPU flavor takes whole GPUs of the
@@ -51,9 +54,13 @@
 //! runtime log. Use the Docker backend where they matter.
 
 mod build;
+mod fork_server;
+mod interpreter;
 mod logbook;
 mod process;
+mod python_env;
 mod records;
+mod sdk_run;
 mod start;
 mod static_server;
 
@@ -109,6 +116,8 @@ pub struct LocalRuntime {
     records: Records,
     table: Mutex<Table>,
     gpus: Option<Arc<GpuAllocator>>,
+    python_envs: python_env::PythonEnvs,
+    fork_servers: fork_server::ForkServers,
 }
 
 /// The instances this runtime started and has not stopped, and the ids it stopped lately.
@@ -156,6 +165,8 @@ struct LocalInstance {
     log: Arc<Logbook>,
     /// A stop has begun: the instance answers `Stopped` from now on.
     stopping: AtomicBool,
+    /// The Python environment it runs in, held while it lives.
+    _env: Option<python_env::EnvLease>,
 }
 
 impl LocalInstance {
@@ -227,6 +238,8 @@ impl LocalRuntime {
                 .map_err(Error::io(format!("creating {}", root.join(sub).display())))?;
         }
         Ok(Self {
+            python_envs: python_env::PythonEnvs::new(&root),
+            fork_servers: fork_server::ForkServers::new(&root),
             records: Records::new(root.join("instances")),
             root,
             python: find_python(),
@@ -392,7 +405,7 @@ impl Runtime for LocalRuntime {
     }
 
     async fn build(&self, req: BuildRequest) -> Result<BuildOutput, Error> {
-        build::build(&self.root, self.python.as_deref(), req).await
+        build::build(&self.root, self.python.as_deref(), &self.python_envs, req).await
     }
 
     async fn start(&self, spec: InstanceSpec) -> Result<Instance, Error> {

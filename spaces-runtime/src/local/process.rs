@@ -236,10 +236,14 @@ pub(crate) async fn terminate_working_in(dir: &Path) -> io::Result<()> {
 }
 
 /// An app this process started: the leader of its own process group, never reaped before its
-/// group is killed.
+/// group is killed. An app forked by a fork server (`forked`) is not this process's child: it is
+/// followed by pid and start time, like an app left by an earlier process.
 #[derive(Debug)]
 pub(crate) struct AppProcess {
-    child: tokio::sync::Mutex<Child>,
+    /// `None` for an app forked by a fork server.
+    child: tokio::sync::Mutex<Option<Child>>,
+    /// Forked by a fork server (not this process's child).
+    forked: bool,
     /// The leader's pid, which is also the group's id.
     pid: i32,
     /// The leader's start time, read right after the spawn.
@@ -256,11 +260,40 @@ impl AppProcess {
             .and_then(|id| i32::try_from(id).ok())
             .ok_or_else(|| io::Error::other("the app exited before its pid was read"))?;
         Ok(Self {
-            child: tokio::sync::Mutex::new(child),
+            child: tokio::sync::Mutex::new(Some(child)),
+            forked: false,
             pid,
             start_time: ProcessRef::of(pid).start_time,
             reaped: AtomicBool::new(false),
         })
+    }
+
+    /// An app forked by a fork server: `pid` leads its own session and process group.
+    pub(crate) fn forked(pid: i32) -> io::Result<Self> {
+        let start_time = ProcessRef::of(pid).start_time;
+        if start_time.is_none() && !ProcessRef::of(pid).is_alive() {
+            return Err(io::Error::other(format!(
+                "forked app {pid} is already gone"
+            )));
+        }
+        Ok(Self {
+            child: tokio::sync::Mutex::new(None),
+            forked: true,
+            pid,
+            start_time,
+            reaped: AtomicBool::new(false),
+        })
+    }
+
+    fn is_forked(&self) -> bool {
+        self.forked
+    }
+
+    fn as_ref(&self) -> ProcessRef {
+        ProcessRef {
+            pid: self.pid,
+            start_time: self.start_time,
+        }
     }
 
     /// The leader's pid (also its process group's id).
@@ -279,6 +312,10 @@ impl AppProcess {
         if self.reaped.load(Ordering::SeqCst) {
             return Ok(Some(None));
         }
+        if self.is_forked() {
+            // Reaped by its fork server: gone once its pid no longer names it (code unknown).
+            return Ok((!self.as_ref().is_alive()).then_some(None));
+        }
         let pid = positive(self.pid).ok_or_else(|| io::Error::other("pid 0"))?;
         let options = WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT;
         match rustix::process::waitid(WaitId::Pid(pid), options) {
@@ -292,10 +329,15 @@ impl AppProcess {
 
     /// Stops the whole group (SIGTERM, grace, SIGKILL), then reaps the leader.
     pub(crate) async fn stop(&self) -> io::Result<()> {
-        let mut child = self.child.lock().await;
+        let mut guard = self.child.lock().await;
         if self.reaped.load(Ordering::SeqCst) {
             return Ok(());
         }
+        let Some(child) = guard.as_mut() else {
+            terminate_recorded(self.as_ref(), self.pid).await?;
+            self.reaped.store(true, Ordering::SeqCst);
+            return Ok(());
+        };
         let group = terminate_group(self.pid).await;
         if group.is_err() {
             let _ = child.start_kill();
@@ -320,7 +362,12 @@ impl Drop for AppProcess {
     /// A runtime dropped without stopping its apps kills their groups (the leader is unreaped, so
     /// the group id is still theirs); the child's `kill_on_drop` then has it reaped.
     fn drop(&mut self) {
-        if !self.reaped.load(Ordering::SeqCst) {
+        if self.reaped.load(Ordering::SeqCst) {
+            return;
+        }
+        let owned =
+            !self.is_forked() || self.as_ref().still_holds_its_pid() || group_is_alive(self.pid);
+        if owned {
             let _ = signal_group(self.pid, Signal::KILL);
         }
     }

@@ -1,6 +1,7 @@
 //! Starting an instance: checks, the record, a fresh folder, then the in-process server or the
 //! app's process group.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -11,10 +12,11 @@ use spaces_core::{Sdk, HF_HOME_ON_STORAGE};
 use tokio::net::TcpListener;
 use tokio::process::Command;
 
-use super::build::{app_argument, copy_image, PASSED_VARIABLES};
+use super::build::{copy_image, PASSED_VARIABLES};
 use super::logbook::{pipe_lines, Logbook};
 use super::process::{AppProcess, ProcessRef};
 use super::records::{new_id, remove_dir_if_present, AppRecord, Record};
+use super::sdk_run::Launch;
 use super::{blocking, static_server, LocalInstance, LocalRuntime, Work, BACKEND};
 use crate::nvidia::{GpuAllocator, GpuAssignment};
 use crate::runtime::{Instance, InstanceId, InstanceSpec, LogSource};
@@ -187,9 +189,20 @@ impl LocalRuntime {
                 ),
             );
         }
+        let mut env_lease = None;
         let work = match (python, listener) {
             (Some(python), _) => {
-                let app = spawn_app(spec, &python, &dir, volume.as_deref(), address, gpu, &log)?;
+                let image_dir = PathBuf::from(&image.reference);
+                let mut plan = self.launch_plan(
+                    &image_dir,
+                    image.sdk,
+                    &image.app_file,
+                    address.port(),
+                    &python,
+                )?;
+                env_lease = plan.lease.take();
+                let app =
+                    spawn_app(spec, &plan, &dir, volume.as_deref(), address, gpu, &log).await?;
                 Work::Process(Box::new(app))
             }
             (None, Some(listener)) => {
@@ -217,15 +230,18 @@ impl LocalRuntime {
             work,
             log,
             stopping: AtomicBool::new(false),
+            _env: env_lease,
         })
     }
 }
 
-/// Starts `python3 -u ./<app_file>` as the leader of a new process group, with only the app's
-/// environment (plus `PATH`, locale and time zone), its output piped into `log`.
-fn spawn_app(
+/// Starts the app as `plan` says (`python3 -u ./<app_file>` without an environment; see
+/// `sdk_run`) as the leader of a new process group, with only the app's environment (plus
+/// `PATH`, locale and time zone), its output piped into `log`. With a ready fork server the app
+/// is forked from it (see `fork_server`); if that fails, it starts cold.
+async fn spawn_app(
     spec: &InstanceSpec,
-    python: &Path,
+    plan: &Launch,
     dir: &Path,
     volume: Option<&Path>,
     address: SocketAddr,
@@ -234,29 +250,27 @@ fn spawn_app(
 ) -> Result<AppProcess, Error> {
     let image = &spec.image;
     let port = address.port().to_string();
-    let mut cmd = Command::new(python);
-    cmd.arg("-u")
-        .arg(app_argument(&image.app_file))
-        .current_dir(dir)
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .process_group(0);
+    let mut vars: Vec<(OsString, OsString)> = Vec::new();
+    let mut set = |k: &str, v: OsString| {
+        vars.retain(|(old, _)| old != k);
+        vars.push((k.into(), v));
+    };
     for key in PASSED_VARIABLES {
         if let Some(v) = std::env::var_os(key) {
-            cmd.env(key, v);
+            set(key, v);
         }
     }
-    cmd.env("HOME", dir);
+    set("HOME", dir.into());
+    for (k, v) in &plan.env {
+        set(k, v.clone());
+    }
     for (name, value) in spec.env.entries() {
-        cmd.env(name, value.expose());
+        set(name, value.expose().into());
     }
     if let Some(volume) = volume {
-        cmd.env("SPACE_DATA_DIR", volume);
+        set("SPACE_DATA_DIR", volume.into());
         if spec.env.get("HF_HOME") == Some(HF_HOME_ON_STORAGE) {
-            cmd.env("HF_HOME", volume.join(".huggingface"));
+            set("HF_HOME", volume.join(".huggingface").into());
         }
     }
     // The app sees exactly its GPUs, by UUID, or none.
@@ -264,46 +278,80 @@ fn spawn_app(
         Some(gpu) => {
             let devices = gpu.visible_devices();
             log.push(LogSource::Runtime, format!("GPUs: {devices}"));
-            cmd.env("CUDA_VISIBLE_DEVICES", &devices)
-                .env("NVIDIA_VISIBLE_DEVICES", &devices);
+            set("CUDA_VISIBLE_DEVICES", devices.clone().into());
+            set("NVIDIA_VISIBLE_DEVICES", devices.into());
             // Where the driver's libraries are found when they are off the loader's default
             // paths (a driver mounted under /usr/local/nvidia).
             if let Some(v) = std::env::var_os("LD_LIBRARY_PATH") {
-                cmd.env("LD_LIBRARY_PATH", v);
+                set("LD_LIBRARY_PATH", v);
             }
         }
         None => {
-            cmd.env("CUDA_VISIBLE_DEVICES", "")
-                .env("NVIDIA_VISIBLE_DEVICES", "void");
+            set("CUDA_VISIBLE_DEVICES", "".into());
+            set("NVIDIA_VISIBLE_DEVICES", "void".into());
         }
     }
-    cmd.env("PORT", &port)
-        .env("GRADIO_SERVER_PORT", &port)
-        .env("GRADIO_SERVER_NAME", "127.0.0.1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    let mut child = cmd.spawn().map_err(Error::io(format!(
-        "starting {} {}",
-        python.display(),
-        image.app_file
-    )))?;
-    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
-    let app = AppProcess::new(child).map_err(Error::io(format!("starting {}", image.app_file)))?;
+    set("PORT", port.clone().into());
+    set("GRADIO_SERVER_PORT", port.clone().into());
+    set("GRADIO_SERVER_NAME", "127.0.0.1".into());
+    set("PYTHONDONTWRITEBYTECODE", "1".into());
+    set("PYTHONUNBUFFERED", "1".into());
     let secrets = spec
         .env
         .entries()
         .iter()
         .filter(|(_, v)| v.is_secret())
         .count();
-    log.push(
-        LogSource::Runtime,
+    let started = |how: &str, pid: i32| {
         format!(
-            "started `python3 {}` (pid {}, leading its own process group) on port {port} with {} \
-             variables ({secrets} secret, not shown)",
-            image.app_file,
-            app.pid(),
+            "started `{}` ({how}, pid {pid}, leading its own process group) on port {port} with \
+             {} variables ({secrets} secret, not shown)",
+            plan.shown,
             spec.env.entries().len()
-        ),
-    );
+        )
+    };
+    if let Some(server) = &plan.fork_server {
+        match server.fork(dir, &plan.args, &vars).await {
+            Ok(forked) => match AppProcess::forked(forked.pid) {
+                Ok(app) => {
+                    log.push(
+                        LogSource::Runtime,
+                        started("warm: forked from the fork server", app.pid()),
+                    );
+                    pipe_lines(forked.stdout, LogSource::Stdout, Arc::clone(log));
+                    pipe_lines(forked.stderr, LogSource::Stderr, Arc::clone(log));
+                    return Ok(app);
+                }
+                Err(e) => log.push(
+                    LogSource::Runtime,
+                    format!("forked app lost ({e}); starting cold"),
+                ),
+            },
+            Err(e) => log.push(
+                LogSource::Runtime,
+                format!("fork server failed ({e}); starting cold"),
+            ),
+        }
+    }
+    let mut cmd = Command::new(&plan.program);
+    cmd.args(&plan.flags)
+        .args(&plan.args)
+        .current_dir(dir)
+        .env_clear()
+        .envs(vars)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .process_group(0);
+    let mut child = cmd.spawn().map_err(Error::io(format!(
+        "starting {} {}",
+        plan.program.display(),
+        image.app_file
+    )))?;
+    let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
+    let app = AppProcess::new(child).map_err(Error::io(format!("starting {}", image.app_file)))?;
+    log.push(LogSource::Runtime, started("cold", app.pid()));
     if let Some(out) = stdout {
         pipe_lines(out, LogSource::Stdout, Arc::clone(log));
     }
