@@ -95,10 +95,19 @@ fn build_dir(data: &Path, id: &SpaceId, commit: &str) -> PathBuf {
 impl App {
     /// Builds `commit` (a commit of the Space's repository, the new head of `main`) in the
     /// background: see the module docs.
-    pub(crate) fn spawn_build(&self, id: SpaceId, commit: String) {
+    ///
+    /// The receiver hears once the supervisor has committed the push (the runtime then shows the
+    /// new `sha` and a building stage); it hears nothing (an error) when the commit is not built.
+    /// The build goes on whether anyone waits or not.
+    pub(crate) fn spawn_build(
+        &self,
+        id: SpaceId,
+        commit: String,
+    ) -> tokio::sync::oneshot::Receiver<()> {
+        let (committed, heard) = tokio::sync::oneshot::channel();
         let Ok(revision) = Revision::new(&commit) else {
             tracing::error!(space = %id, "bad commit id");
-            return;
+            return heard;
         };
         // `sha` is the commit at once (as `space_info` answers on the Hub right after a commit);
         // files and card data follow when the build reads the commit.
@@ -122,7 +131,7 @@ impl App {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone());
         tokio::spawn(async move {
-            let result = app.build(&id, &commit, revision).await;
+            let result = app.build(&id, &commit, revision, committed).await;
             app.pushing
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -131,9 +140,16 @@ impl App {
                 tracing::warn!(space = %id, commit, error = %e, "build of a commit failed");
             }
         });
+        heard
     }
 
-    async fn build(&self, id: &SpaceId, commit: &str, revision: Revision) -> Result<(), String> {
+    async fn build(
+        &self,
+        id: &SpaceId,
+        commit: &str,
+        revision: Revision,
+        committed: tokio::sync::oneshot::Sender<()>,
+    ) -> Result<(), String> {
         let turn = turn(id);
         let _turn = turn.lock().await;
         let status = self.sup.status(id).map_err(|e| e.to_string())?;
@@ -169,7 +185,10 @@ impl App {
         };
         let check = check_readme(status.sdk, readme.get("README.md").map(Vec::as_slice));
         self.move_meta(id, commit, &check, names);
-        let result = self.sup.push(id, &dir, revision, check.settings).await;
+        let result = self
+            .sup
+            .push_notified(id, &dir, revision, check.settings, Some(committed))
+            .await;
         let _ = tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&dir)).await;
         result.map(|_| ()).map_err(|e| e.to_string())
     }

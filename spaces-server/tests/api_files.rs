@@ -419,3 +419,46 @@ async fn a_slow_lfs_upload_outlasts_the_request_timeout() {
     assert!(started.elapsed() > std::time::Duration::from_secs(3));
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// A commit on `main` is answered once the supervisor holds its push: the runtime shows the new
+/// `sha` at once, so `upload` then `wait for RUNNING` never takes the old revision's RUNNING for
+/// the new one.
+#[tokio::test]
+async fn a_commit_is_answered_once_the_runtime_shows_its_revision() {
+    let e = env().await;
+    e.create(json!({"type": "space", "name": "quick", "sdk": "static"}))
+        .await;
+    let rt = e.wait("alice/quick", None).await;
+    assert_eq!(rt["stage"], "RUNNING", "{rt}");
+    for round in 0..3 {
+        let body = ndjson(&[
+            json!({"key": "header", "value": {"summary": format!("round {round}")}}),
+            json!({"key": "file", "value": {"path": "index.html",
+                "content": base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    format!("<p>round {round}</p>"),
+                ),
+                "encoding": "base64"}}),
+        ]);
+        let c = e
+            .raw(
+                Method::POST,
+                "/api/spaces/alice/quick/commit/main",
+                Some(&e.alice),
+                Some(body),
+                &[],
+            )
+            .await;
+        assert_eq!(c.status, StatusCode::OK, "{}", c.text);
+        let sha = c.body["commitOid"].as_str().unwrap().to_owned();
+        let now = e.get("/api/spaces/alice/quick/runtime", None).await;
+        assert_eq!(
+            now.body["sha"], sha,
+            "round {round}: right after the commit the runtime is {}",
+            now.text
+        );
+        let rt = e.wait("alice/quick", None).await;
+        assert_eq!(rt["stage"], "RUNNING", "{rt}");
+        assert_eq!(rt["sha"], sha);
+    }
+}

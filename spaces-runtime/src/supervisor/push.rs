@@ -22,6 +22,22 @@ impl Supervisor {
         revision: Revision,
         settings: PushSettings,
     ) -> Result<SpaceStatus, Error> {
+        self.push_notified(id, files, revision, settings, None)
+            .await
+    }
+
+    /// [`Supervisor::push`], telling `notify` as soon as the push is committed (the stage is
+    /// `BUILDING` or `RUNNING_BUILDING` and the status shows the new revision), long before the
+    /// build ends: a server answers its caller then, and the build goes on in the supervisor's
+    /// task. `notify` is dropped unsent when the push fails before that.
+    pub async fn push_notified(
+        &self,
+        id: &SpaceId,
+        files: &Path,
+        revision: Revision,
+        settings: PushSettings,
+        notify: Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;
         // One push of this Space at a time, from the copy to the clean-up.
         let _turn = slot.pushing.lock().await;
@@ -92,6 +108,11 @@ impl Supervisor {
             Ok(_) => Ok(None),
             Err(e) => Err(e),
         };
+        if work.is_ok() {
+            if let Some(tx) = notify {
+                let _ = tx.send(());
+            }
+        }
         let keep = slot.lock().d.source.clone().unwrap_or_default();
         // Folders of earlier pushes: a build still reading one is stale already.
         let _ = tokio::task::spawn_blocking(move || remove_other_folders(&repo, &keep)).await;

@@ -33,6 +33,9 @@ const LFS_ABOVE: u64 = 10 * 1024 * 1024;
 /// At most this many operations in a commit, or paths in a `paths-info` request.
 const MAX_OPS: usize = 10_000;
 
+/// How long a commit on `main` waits for the supervisor to take its push before answering.
+const COMMIT_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn path_of(field: &str, p: &str) -> Result<String, ApiError> {
     let checked = AppPath::new(p).map_err(|e| ApiError::bad_request(format!("`{field}`: {e}")))?;
     if checked
@@ -271,7 +274,12 @@ pub(crate) async fn commit(
         }
     };
     if rev == "main" {
-        app.spawn_build(id.clone(), sha.clone());
+        // Answer once the supervisor holds the push (the runtime shows the new `sha` and a
+        // building stage), so that a caller who waits for RUNNING next never sees the old
+        // revision's RUNNING; the build itself goes on after the answer. Bounded: a push queued
+        // behind another Space build is answered anyway.
+        let committed = app.spawn_build(id.clone(), sha.clone());
+        let _ = tokio::time::timeout(COMMIT_ANSWER_WAIT, committed).await;
     }
     Ok(Json(json!({
         "commitUrl": format!("{}/commit/{sha}", origin.space_url(&id)),
