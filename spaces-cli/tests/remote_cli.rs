@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The same in-process server as spaces-client's end-to-end tests.
+#[path = "../../spaces-client/tests/spaces_server_env/mod.rs"]
 mod spaces_server_env;
 
 use std::io::Write;

@@ -13,32 +13,10 @@ use spaces_client::{
     CreateSpace, DuplicateSpace, ListSpaces, LogKind, NewSecret, NewVariable, SleepTime, SpaceId,
 };
 use spaces_core::{DataLossAck, Flavor, Sdk, Secret, StorageTier, Visibility};
-use test_server::{Recorded, Reply, TestServer};
+use test_server::{expect, Reply, TestServer};
 
 fn id() -> SpaceId {
     "alice/demo".parse().unwrap()
-}
-
-/// (method, path, query, JSON body or Null for none).
-fn expect(r: &Recorded, method: &str, path: &str, query: &[(&str, &str)], body: Value) {
-    assert_eq!(r.method, method, "{path}");
-    assert_eq!(r.path, path);
-    let mut got = r.query.clone();
-    got.sort();
-    let mut want: Vec<(String, String)> = query
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    want.sort();
-    assert_eq!(got, want, "{method} {path} query");
-    assert_eq!(r.json(), body, "{method} {path} body");
-    if !body.is_null() {
-        assert_eq!(r.header("content-type"), Some("application/json"));
-    }
-    assert_eq!(
-        r.header("authorization"),
-        Some("Bearer hf_test_token_secret")
-    );
 }
 
 #[tokio::test]

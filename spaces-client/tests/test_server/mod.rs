@@ -225,3 +225,26 @@ impl TestServer {
             .unwrap()
     }
 }
+
+/// Asserts a recorded request: (method, path, query, JSON body or Null for none), sent with
+/// the test token.
+pub fn expect(r: &Recorded, method: &str, path: &str, query: &[(&str, &str)], body: Value) {
+    assert_eq!(r.method, method, "{path}");
+    assert_eq!(r.path, path);
+    let mut got = r.query.clone();
+    got.sort();
+    let mut want: Vec<(String, String)> = query
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want, "{method} {path} query");
+    assert_eq!(r.json(), body, "{method} {path} body");
+    if !body.is_null() {
+        assert_eq!(r.header("content-type"), Some("application/json"));
+    }
+    assert_eq!(
+        r.header("authorization"),
+        Some("Bearer hf_test_token_secret")
+    );
+}
