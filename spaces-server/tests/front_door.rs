@@ -275,36 +275,8 @@ async fn docker_space_answers_its_first_request_after_sleep() {
         return;
     }
     let d = start(true, FrontDoorConfig::default()).await;
-    // Through git, which keeps the executable bits the image needs (busybox, start.sh).
-    d.create(json!({"name": "dock", "type": "space", "sdk": "docker"}))
-        .await;
-    let work = d.dir.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let url = format!("http://user:{}@{}/spaces/alice/dock", d.alice, d.addr);
-    git(&work, &["clone", "-q", &url, "dock"]);
-    let src = work.join("dock");
     let tag = format!("front-door-{}", std::process::id());
-    spaces_runtime::docker::fixtures::write_serving(&src, Some(&tag)).unwrap();
-    std::fs::write(
-        src.join("README.md"),
-        "---\ntitle: Dock\nemoji: 🐳\ncolorFrom: blue\ncolorTo: green\nsdk: docker\napp_port: 7860\npinned: false\n---\n",
-    )
-    .unwrap();
-    git(&src, &["add", "-A"]);
-    git(
-        &src,
-        &[
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "commit",
-            "-q",
-            "-m",
-            "docker app",
-        ],
-    );
-    git(&src, &["push", "-q", "origin", "HEAD:main"]);
+    push_docker_space(&d, &d.dir.path().join("work"), &tag).await;
     let result = async {
         d.wait_stage("alice/dock", Stage::Running, 300).await;
         let host = d.host("alice/dock").await;
@@ -324,20 +296,6 @@ async fn docker_space_answers_its_first_request_after_sleep() {
     if let Err(p) = outcome {
         std::panic::resume_unwind(p);
     }
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Removes the images the Docker test built (by the fixture's label).

@@ -168,35 +168,8 @@ async fn first_request_latency_of_sleeping_spaces() {
 
     // Docker.
     if docker {
-        let work = tmp.join("work");
-        std::fs::create_dir_all(&work).unwrap();
-        d.create(json!({"name": "dock", "type": "space", "sdk": "docker"}))
-            .await;
-        let url = format!("http://user:{}@{}/spaces/alice/dock", d.alice, d.addr);
-        git(&work, &["clone", "-q", &url, "dock"]);
-        let src = work.join("dock");
         let tag = format!("front-door-bench-{}", std::process::id());
-        spaces_runtime::docker::fixtures::write_serving(&src, Some(&tag)).unwrap();
-        std::fs::write(
-            src.join("README.md"),
-            "---\ntitle: Dock\nemoji: 🐳\ncolorFrom: blue\ncolorTo: green\nsdk: docker\napp_port: 7860\npinned: false\n---\n",
-        )
-        .unwrap();
-        git(&src, &["add", "-A"]);
-        git(
-            &src,
-            &[
-                "-c",
-                "user.name=t",
-                "-c",
-                "user.email=t@t",
-                "commit",
-                "-q",
-                "-m",
-                "app",
-            ],
-        );
-        git(&src, &["push", "-q", "origin", "HEAD:main"]);
+        push_docker_space(&d, &tmp.join("work"), &tag).await;
         d.wait_stage("alice/dock", Stage::Running, 300).await;
         let host = d.host("alice/dock").await;
         lines.push(summary(
@@ -267,18 +240,4 @@ async fn first_request_latency_of_sleeping_spaces() {
     for l in lines {
         println!("{l}");
     }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }

@@ -370,3 +370,51 @@ pub fn python_space(name: &str, body: &str, start_log: &std::path::Path) -> Valu
     json!({"name": name, "type": "space", "sdk": "gradio",
            "files": [{"path": "app.py", "content": app_py(body, start_log), "encoding": "utf-8"}]})
 }
+
+/// Runs `git` in `dir` (no prompt); panics with its stderr when it fails.
+pub fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Creates alice's Docker Space `dock` and pushes the serving fixture (labelled `tag`) to it
+/// through git, which keeps the executable bits the image needs (busybox, start.sh). `work` is
+/// the folder the clone goes in.
+pub async fn push_docker_space(d: &Door, work: &std::path::Path, tag: &str) {
+    d.create(json!({"name": "dock", "type": "space", "sdk": "docker"}))
+        .await;
+    std::fs::create_dir_all(work).unwrap();
+    let url = format!("http://user:{}@{}/spaces/alice/dock", d.alice, d.addr);
+    git(work, &["clone", "-q", &url, "dock"]);
+    let src = work.join("dock");
+    spaces_runtime::docker::fixtures::write_serving(&src, Some(tag)).unwrap();
+    std::fs::write(
+        src.join("README.md"),
+        "---\ntitle: Dock\nemoji: 🐳\ncolorFrom: blue\ncolorTo: green\nsdk: docker\napp_port: 7860\npinned: false\n---\n",
+    )
+    .unwrap();
+    git(&src, &["add", "-A"]);
+    git(
+        &src,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "docker app",
+        ],
+    );
+    git(&src, &["push", "-q", "origin", "HEAD:main"]);
+}
