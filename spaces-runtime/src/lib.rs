@@ -15,6 +15,8 @@
 //! - [`scheduler`]: pure placement of Spaces on a fleet of hosts.
 //! - [`nvidia`]: the GPU inventory (NVML behind feature `nvidia`), model matching, the GPU
 //!   allocator the local runtime takes ([`LocalRuntime::with_gpus`]) and the `spaces gpus` report.
+//! - `kubernetes` (feature `kubernetes`): Spaces as Deployments on a Kubernetes cluster, and a
+//!   Kubernetes scheduler placing pods with [`scheduler`].
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -31,6 +33,8 @@ pub mod conformance;
 pub mod docker;
 mod error;
 mod health;
+#[cfg(feature = "kubernetes")]
+pub mod kubernetes;
 mod local;
 pub mod nvidia;
 mod routed;

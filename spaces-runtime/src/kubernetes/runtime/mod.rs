@@ -1,0 +1,1 @@
+//! `KubernetesRuntime`: to be written.

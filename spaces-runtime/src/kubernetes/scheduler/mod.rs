@@ -1,0 +1,1 @@
+//! The `spaces` Kubernetes scheduler: to be written.
