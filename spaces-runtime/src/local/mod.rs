@@ -391,11 +391,44 @@ impl LocalRuntime {
 
 fn find_python() -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    ["python3", "python"].iter().find_map(|name| {
+    let found = ["python3", "python"].iter().find_map(|name| {
         std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
-    })
+    })?;
+    Some(real_interpreter(&found).unwrap_or(found))
+}
+
+/// The interpreter behind `python` (`sys.executable`), when `python` is a launcher such as a
+/// pyenv shim: a shell script that costs about 100 ms on every start, and that would pick its
+/// version from a `.python-version` in the app's folder. Resolved once, so builds and apps run
+/// the interpreter directly. `None` (keep `python`) when it does not answer within 5 s.
+fn real_interpreter(python: &std::path::Path) -> Option<PathBuf> {
+    let mut child = std::process::Command::new(python)
+        .args(["-I", "-c", "import sys; print(sys.executable)"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => break,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+    let mut out = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut()?, &mut out).ok()?;
+    let real = PathBuf::from(out.trim());
+    (real.is_absolute() && real.is_file()).then_some(real)
 }
 
 #[async_trait]
