@@ -192,6 +192,46 @@ async fn a_restarted_runtime_keeps_live_leases_and_drops_vanished_ones() {
 }
 
 #[tokio::test]
+async fn a_runtime_reopened_in_the_same_process_releases_the_gpu_of_an_app_that_died() {
+    let Some(s) = setup() else { return };
+    let a = image(&s.rt, s._src.path(), "alice/gpu").await;
+    let inst = s.rt.start(spec(&a, Flavor::T4Small)).await.unwrap();
+    // The app dies while its runtime is gone (dropped, as by an embedder that reopens it).
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(s._root.path().join(format!("instances/{}.json", inst.id))).unwrap(),
+    )
+    .unwrap();
+    let pid = record["app"]["pid"].as_i64().unwrap();
+    let Setup {
+        _root: root,
+        state,
+        inventory,
+        rt,
+        ..
+    } = s;
+    drop(rt);
+    let _ = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status();
+    while std::path::Path::new(&format!("/proc/{pid}/stat")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Reopened over the same root and state, in this same process: the record names an app that
+    // is gone, so the first look at what runs drops it and its lease.
+    let gpus = Arc::new(GpuAllocator::open(state.path(), inventory).unwrap());
+    let again = LocalRuntime::new(root.path())
+        .unwrap()
+        .with_gpus(gpus.clone())
+        .unwrap();
+    assert!(again.running().await.unwrap().is_empty());
+    assert!(gpus.leases().unwrap().is_empty(), "{:?}", gpus.leases());
+}
+
+#[tokio::test]
 async fn without_an_allocator_a_gpu_flavor_names_what_is_missing() {
     let root = tempfile::tempdir().unwrap();
     let rt = LocalRuntime::new(root.path()).unwrap();

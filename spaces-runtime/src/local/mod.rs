@@ -33,7 +33,8 @@
 //! their records: [`Runtime::running`] lists every app whose leader still runs with its recorded
 //! start time, and [`Runtime::stop`] stops such an app's process group and removes its folder and
 //! record. Records of apps that are gone, and of static Spaces whose serving process is gone, are
-//! removed (with their folders) by `running()`. Instances of another live process using the same
+//! removed (with their folders) by `running()`, and so are those this same process left through a
+//! runtime it dropped (its apps gone since); the GPU leases of all of them are released. Instances of another live process using the same
 //! root are neither listed nor touched: one root belongs to one supervisor. Instance ids hold this
 //! process's pid and start, so they never repeat across processes. Not covered: a crash in the
 //! instant between an app's spawn and its record (the record then names no app, and the app is
@@ -580,7 +581,11 @@ impl Runtime for LocalRuntime {
                     space: record.space,
                     address: record.address,
                 });
-            } else if !app_alive && !owner_alive {
+            } else if !app_alive && (!owner_alive || (record.owner == here && record.app.is_some()))
+            {
+                // Gone, and either its process is gone too or it was this process's own: a
+                // runtime over this root that was dropped (this one does not know the id), whose
+                // app has exited since. Its GPU lease goes with it.
                 if record.app.is_none() {
                     // Killed between the spawn and the record: find the app by its folder.
                     let _ = process::terminate_working_in(&self.records.folder(&record.id)).await;
