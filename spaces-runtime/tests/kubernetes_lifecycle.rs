@@ -1,0 +1,170 @@
+//! A Space's whole life on the Kubernetes backend, against a real cluster with a kubelet: build
+//! (pushed to the registry when `SPACES_K8S_REGISTRY` is set, pulled with `Always`), run (HTTP
+//! 200 through its pod), sleep (0 replicas), wake, storage upgrade (the claim grows), delete
+//! (nothing labelled with the Space is left). Prints the apply → ready and wake → first 200
+//! times (`FIGURE` lines; no timed assertion). Skips like `kubernetes_conformance.rs`.
+#![cfg(feature = "kubernetes")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "kubernetes/support.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{DeleteParams, PostParams};
+use kube::Api;
+use spaces_core::Sdk;
+use spaces_runtime::conformance::{Fixtures, CANARY_SECRET};
+use spaces_runtime::kubernetes::runtime::{names, KubernetesRuntime};
+use spaces_runtime::{
+    http_get, wait_healthy, BuildRequest, Instance, InstanceSpec, InstanceState, Runtime,
+    VolumeSpec,
+};
+use support::{env_with_secret, leftovers, space, with_kube, TEST_LABEL};
+
+async fn first_200(instance: &Instance, limit: Duration) -> Duration {
+    let t = Instant::now();
+    loop {
+        if let Ok(r) = http_get(instance.address, "/", Duration::from_millis(500)).await {
+            if r.status == 200 {
+                return t.elapsed();
+            }
+        }
+        assert!(t.elapsed() < limit, "no 200 from {} within {limit:?}", instance.address);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn deployment_of(rt: &KubernetesRuntime, instance: &Instance) -> Deployment {
+    let (name, _) = names::split_instance(&instance.id.0).unwrap();
+    Api::<Deployment>::namespaced(rt.client().clone(), &rt.config().namespace)
+        .get(name)
+        .await
+        .unwrap()
+}
+
+fn class_name() -> String {
+    format!("kt{}-expandable", std::process::id() % 10_000)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_lives_and_leaves_nothing() {
+    let class = class_name();
+    let tweak = |c: &mut spaces_runtime::kubernetes::runtime::KubernetesConfig| {
+        c.storage_class = Some(class.clone());
+        if c.registry.is_some() {
+            c.image_pull_policy = "Always".into();
+        }
+    };
+    with_kube("life", tweak, |rt, fx| async move {
+        let classes = Api::<StorageClass>::all(rt.client().clone());
+        let sc: StorageClass = serde_json::from_value(serde_json::json!({
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": { "name": class_name(), "labels": { TEST_LABEL: "lifecycle" } },
+            "provisioner": "kubernetes.io/host-path",
+            "allowVolumeExpansion": true,
+        }))
+        .unwrap();
+        let _ = classes.create(&PostParams::default(), &sc).await;
+        let result = tokio::spawn(lifecycle(rt.clone(), fx)).await;
+        let _ = classes.delete(&class_name(), &DeleteParams::default()).await;
+        if let Err(e) = result {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    })
+    .await;
+}
+
+async fn lifecycle(rt: std::sync::Arc<KubernetesRuntime>, fx: support::KubeFixtures) {
+    let space = space("life");
+    let dir = tempfile::tempdir().unwrap();
+    let app = fx.serving(dir.path()).unwrap();
+    let t = Instant::now();
+    let built = rt
+        .build(BuildRequest {
+            space: space.clone(),
+            revision: spaces_core::Revision::new("1ife0001").unwrap(),
+            sdk: Sdk::Docker,
+            source: dir.path().into(),
+            app_file: spaces_core::AppPath::new(&app.app_file).unwrap(),
+            no_cache: false,
+        })
+        .await
+        .unwrap();
+    println!("FIGURE build+push: {} ms", t.elapsed().as_millis());
+    if let Some(registry) = &rt.config().registry {
+        assert!(built.image.reference.starts_with(registry.as_str()), "{}", built.image.reference);
+        assert!(built.image.reference.contains("@sha256:"), "{}", built.image.reference);
+    }
+    let spec = |size_gb: u32| InstanceSpec {
+        image: built.image.clone(),
+        env: env_with_secret(&space),
+        hardware: None,
+        app_port: app.app_port,
+        volume: Some(VolumeSpec { size_gb }),
+    };
+
+    // Run: apply -> ready (first 200).
+    let t = Instant::now();
+    let first = rt.start(spec(20)).await.unwrap();
+    let started = t.elapsed();
+    first_200(&first, Duration::from_secs(90)).await;
+    let ready = t.elapsed();
+    println!(
+        "FIGURE apply->running: {} ms, apply->first 200: {} ms",
+        started.as_millis(),
+        ready.as_millis()
+    );
+    let page = http_get(first.address, "/", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(String::from_utf8_lossy(&page.body).trim(), "persistent=no ephemeral=no");
+    let d = deployment_of(&rt, &first).await;
+    let text = serde_json::to_string(&d).unwrap();
+    assert!(!text.contains(CANARY_SECRET), "a secret is in the Deployment");
+    assert_eq!(d.spec.as_ref().unwrap().replicas, Some(1));
+
+    // Sleep: 0 replicas, the pod gone, nothing answers.
+    let t = Instant::now();
+    rt.stop(&first.id).await.unwrap();
+    println!("FIGURE stop (scale 1->0, pod gone): {} ms", t.elapsed().as_millis());
+    assert_eq!(rt.state(&first.id).await.unwrap(), InstanceState::Stopped);
+    assert_eq!(deployment_of(&rt, &first).await.spec.unwrap().replicas, Some(0));
+    assert!(http_get(first.address, "/", Duration::from_millis(500)).await.is_err());
+
+    // Wake: the same Deployment scales 0 -> 1; /data kept, ephemeral disk fresh.
+    let t = Instant::now();
+    let woken = rt.start(spec(20)).await.unwrap();
+    first_200(&woken, Duration::from_secs(60)).await;
+    let wake = t.elapsed();
+    println!("FIGURE wake (scale 0->1) -> first 200: {} ms", wake.as_millis());
+    assert_ne!(woken.id, first.id);
+    assert_eq!(deployment_of(&rt, &woken).await.metadata.name, deployment_of(&rt, &first).await.metadata.name);
+    assert_eq!(rt.state(&first.id).await.unwrap(), InstanceState::Stopped);
+    let page = http_get(woken.address, "/", Duration::from_secs(5)).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&page.body).trim(), "persistent=yes ephemeral=no");
+    rt.stop(&woken.id).await.unwrap();
+
+    // Storage upgrade: the claim grows; a smaller size later keeps it.
+    let upgraded = rt.start(spec(150)).await.unwrap();
+    wait_healthy(rt.as_ref(), &upgraded, Duration::from_secs(90)).await.unwrap();
+    let (requested, capacity) = rt.claim_sizes(&space).await.unwrap().unwrap();
+    println!("FIGURE claim after upgrade: spec request {requested:?}, status capacity {capacity:?}");
+    assert_eq!(requested.as_deref(), Some("150Gi"));
+    rt.stop(&upgraded.id).await.unwrap();
+    let smaller = rt.start(spec(20)).await.unwrap();
+    wait_healthy(rt.as_ref(), &smaller, Duration::from_secs(90)).await.unwrap();
+    let (requested, _) = rt.claim_sizes(&space).await.unwrap().unwrap();
+    assert_eq!(requested.as_deref(), Some("150Gi"));
+
+    // Delete: the supervisor's sequence leaves nothing labelled with the Space.
+    rt.stop(&smaller.id).await.unwrap();
+    rt.remove_image(&built.image).await.unwrap();
+    rt.discard_prepared(&space).await.unwrap();
+    rt.delete_volume(&space).await.unwrap();
+    let left = leftovers(&rt, &rt.selector(Some(&space))).await;
+    assert!(left.is_empty(), "left after delete: {left:?}");
+    assert!(rt.running().await.unwrap().iter().all(|i| i.space != space));
+}
