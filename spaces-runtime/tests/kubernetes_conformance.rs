@@ -20,9 +20,13 @@ macro_rules! check {
     ($name:ident, $tag:literal) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            with_kube($tag, |_| {}, |rt, fx| async move {
-                conformance::$name(rt.as_ref(), &fx).await.unwrap();
-            })
+            with_kube(
+                $tag,
+                |_| {},
+                |rt, fx| async move {
+                    conformance::$name(rt.as_ref(), &fx).await.unwrap();
+                },
+            )
             .await;
         }
     };

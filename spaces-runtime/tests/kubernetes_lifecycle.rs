@@ -32,7 +32,11 @@ async fn first_200(instance: &Instance, limit: Duration) -> Duration {
                 return t.elapsed();
             }
         }
-        assert!(t.elapsed() < limit, "no 200 from {} within {limit:?}", instance.address);
+        assert!(
+            t.elapsed() < limit,
+            "no 200 from {} within {limit:?}",
+            instance.address
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -70,7 +74,9 @@ async fn a_space_lives_and_leaves_nothing() {
         .unwrap();
         let _ = classes.create(&PostParams::default(), &sc).await;
         let result = tokio::spawn(lifecycle(rt.clone(), fx)).await;
-        let _ = classes.delete(&class_name(), &DeleteParams::default()).await;
+        let _ = classes
+            .delete(&class_name(), &DeleteParams::default())
+            .await;
         if let Err(e) = result {
             std::panic::resume_unwind(e.into_panic());
         }
@@ -96,8 +102,16 @@ async fn lifecycle(rt: std::sync::Arc<KubernetesRuntime>, fx: support::KubeFixtu
         .unwrap();
     println!("FIGURE build+push: {} ms", t.elapsed().as_millis());
     if let Some(registry) = &rt.config().registry {
-        assert!(built.image.reference.starts_with(registry.as_str()), "{}", built.image.reference);
-        assert!(built.image.reference.contains("@sha256:"), "{}", built.image.reference);
+        assert!(
+            built.image.reference.starts_with(registry.as_str()),
+            "{}",
+            built.image.reference
+        );
+        assert!(
+            built.image.reference.contains("@sha256:"),
+            "{}",
+            built.image.reference
+        );
     }
     let spec = |size_gb: u32| InstanceSpec {
         image: built.image.clone(),
@@ -118,44 +132,77 @@ async fn lifecycle(rt: std::sync::Arc<KubernetesRuntime>, fx: support::KubeFixtu
         started.as_millis(),
         ready.as_millis()
     );
-    let page = http_get(first.address, "/", Duration::from_secs(5)).await.unwrap();
+    let page = http_get(first.address, "/", Duration::from_secs(5))
+        .await
+        .unwrap();
     assert_eq!(page.status, 200);
-    assert_eq!(String::from_utf8_lossy(&page.body).trim(), "persistent=no ephemeral=no");
+    assert_eq!(
+        String::from_utf8_lossy(&page.body).trim(),
+        "persistent=no ephemeral=no"
+    );
     let d = deployment_of(&rt, &first).await;
     let text = serde_json::to_string(&d).unwrap();
-    assert!(!text.contains(CANARY_SECRET), "a secret is in the Deployment");
+    assert!(
+        !text.contains(CANARY_SECRET),
+        "a secret is in the Deployment"
+    );
     assert_eq!(d.spec.as_ref().unwrap().replicas, Some(1));
 
     // Sleep: 0 replicas, the pod gone, nothing answers.
     let t = Instant::now();
     rt.stop(&first.id).await.unwrap();
-    println!("FIGURE stop (scale 1->0, pod gone): {} ms", t.elapsed().as_millis());
+    println!(
+        "FIGURE stop (scale 1->0, pod gone): {} ms",
+        t.elapsed().as_millis()
+    );
     assert_eq!(rt.state(&first.id).await.unwrap(), InstanceState::Stopped);
-    assert_eq!(deployment_of(&rt, &first).await.spec.unwrap().replicas, Some(0));
-    assert!(http_get(first.address, "/", Duration::from_millis(500)).await.is_err());
+    assert_eq!(
+        deployment_of(&rt, &first).await.spec.unwrap().replicas,
+        Some(0)
+    );
+    assert!(http_get(first.address, "/", Duration::from_millis(500))
+        .await
+        .is_err());
 
     // Wake: the same Deployment scales 0 -> 1; /data kept, ephemeral disk fresh.
     let t = Instant::now();
     let woken = rt.start(spec(20)).await.unwrap();
     first_200(&woken, Duration::from_secs(60)).await;
     let wake = t.elapsed();
-    println!("FIGURE wake (scale 0->1) -> first 200: {} ms", wake.as_millis());
+    println!(
+        "FIGURE wake (scale 0->1) -> first 200: {} ms",
+        wake.as_millis()
+    );
     assert_ne!(woken.id, first.id);
-    assert_eq!(deployment_of(&rt, &woken).await.metadata.name, deployment_of(&rt, &first).await.metadata.name);
+    assert_eq!(
+        deployment_of(&rt, &woken).await.metadata.name,
+        deployment_of(&rt, &first).await.metadata.name
+    );
     assert_eq!(rt.state(&first.id).await.unwrap(), InstanceState::Stopped);
-    let page = http_get(woken.address, "/", Duration::from_secs(5)).await.unwrap();
-    assert_eq!(String::from_utf8_lossy(&page.body).trim(), "persistent=yes ephemeral=no");
+    let page = http_get(woken.address, "/", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&page.body).trim(),
+        "persistent=yes ephemeral=no"
+    );
     rt.stop(&woken.id).await.unwrap();
 
     // Storage upgrade: the claim grows; a smaller size later keeps it.
     let upgraded = rt.start(spec(150)).await.unwrap();
-    wait_healthy(rt.as_ref(), &upgraded, Duration::from_secs(90)).await.unwrap();
+    wait_healthy(rt.as_ref(), &upgraded, Duration::from_secs(90))
+        .await
+        .unwrap();
     let (requested, capacity) = rt.claim_sizes(&space).await.unwrap().unwrap();
-    println!("FIGURE claim after upgrade: spec request {requested:?}, status capacity {capacity:?}");
+    println!(
+        "FIGURE claim after upgrade: spec request {requested:?}, status capacity {capacity:?}"
+    );
     assert_eq!(requested.as_deref(), Some("150Gi"));
     rt.stop(&upgraded.id).await.unwrap();
     let smaller = rt.start(spec(20)).await.unwrap();
-    wait_healthy(rt.as_ref(), &smaller, Duration::from_secs(90)).await.unwrap();
+    wait_healthy(rt.as_ref(), &smaller, Duration::from_secs(90))
+        .await
+        .unwrap();
     let (requested, _) = rt.claim_sizes(&space).await.unwrap().unwrap();
     assert_eq!(requested.as_deref(), Some("150Gi"));
 

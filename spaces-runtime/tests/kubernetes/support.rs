@@ -88,8 +88,12 @@ pub fn test_config(prefix: &str) -> KubernetesConfig {
         kubeconfig: std::env::var_os("KUBECONFIG").map(Into::into),
         prefix: prefix.to_owned(),
         extra_labels: labels.clone(),
-        registry: std::env::var("SPACES_K8S_REGISTRY").ok().filter(|r| !r.is_empty()),
-        storage_class: std::env::var("SPACES_K8S_STORAGE_CLASS").ok().filter(|c| !c.is_empty()),
+        registry: std::env::var("SPACES_K8S_REGISTRY")
+            .ok()
+            .filter(|r| !r.is_empty()),
+        storage_class: std::env::var("SPACES_K8S_STORAGE_CLASS")
+            .ok()
+            .filter(|c| !c.is_empty()),
         host_network: true,
         docker: DockerConfig {
             extra_labels: labels,
@@ -110,7 +114,10 @@ pub async fn connect(
         return None;
     }
     if std::env::var_os("SPACES_K8S_NODE").is_none() {
-        skip("the cluster has no kubelet (SPACES_K8S_NODE is not set: start it with `up --kubelet`)".into());
+        skip(
+            "the cluster has no kubelet (SPACES_K8S_NODE is not set: start it with `up --kubelet`)"
+                .into(),
+        );
         return None;
     }
     if let Err(e) = fixtures::busybox_path() {
@@ -137,7 +144,12 @@ pub async fn leftovers(rt: &KubernetesRuntime, selector: &str) -> Vec<String> {
     let mut out = Vec::new();
     macro_rules! kind {
         ($t:ty, $n:literal) => {
-            for o in Api::<$t>::namespaced(c.clone(), &ns).list(&lp).await.unwrap().items {
+            for o in Api::<$t>::namespaced(c.clone(), &ns)
+                .list(&lp)
+                .await
+                .unwrap()
+                .items
+            {
                 out.push(format!("{} {}", $n, o.metadata.name.unwrap_or_default()));
             }
         };
@@ -156,9 +168,15 @@ pub async fn cleanup(rt: &KubernetesRuntime, prefix: &str) {
     let ns = rt.config().namespace.clone();
     let c = rt.client().clone();
     let dp = DeleteParams::background();
-    let _ = Api::<Deployment>::namespaced(c.clone(), &ns).delete_collection(&dp, &lp).await;
-    let _ = Api::<Secret>::namespaced(c.clone(), &ns).delete_collection(&dp, &lp).await;
-    let _ = Api::<PersistentVolumeClaim>::namespaced(c.clone(), &ns).delete_collection(&dp, &lp).await;
+    let _ = Api::<Deployment>::namespaced(c.clone(), &ns)
+        .delete_collection(&dp, &lp)
+        .await;
+    let _ = Api::<Secret>::namespaced(c.clone(), &ns)
+        .delete_collection(&dp, &lp)
+        .await;
+    let _ = Api::<PersistentVolumeClaim>::namespaced(c.clone(), &ns)
+        .delete_collection(&dp, &lp)
+        .await;
     let pods = Api::<Pod>::namespaced(c.clone(), &ns);
     for _ in 0..300 {
         match pods.list(&lp).await {
@@ -170,7 +188,9 @@ pub async fn cleanup(rt: &KubernetesRuntime, prefix: &str) {
 }
 
 async fn docker_cleanup(rt: &KubernetesRuntime, prefix: &str) {
-    use spaces_runtime::docker::bollard::query_parameters::{ListImagesOptions, RemoveImageOptions};
+    use spaces_runtime::docker::bollard::query_parameters::{
+        ListImagesOptions, RemoveImageOptions,
+    };
     let docker = rt.builder().client();
     for _ in 0..10 {
         let mut images = Vec::new();
@@ -181,7 +201,11 @@ async fn docker_cleanup(rt: &KubernetesRuntime, prefix: &str) {
             )]);
             images.extend(
                 docker
-                    .list_images(Some(ListImagesOptions { all: true, filters: Some(filters), ..Default::default() }))
+                    .list_images(Some(ListImagesOptions {
+                        all: true,
+                        filters: Some(filters),
+                        ..Default::default()
+                    }))
                     .await
                     .unwrap_or_default(),
             );
@@ -191,7 +215,14 @@ async fn docker_cleanup(rt: &KubernetesRuntime, prefix: &str) {
         }
         for image in &images {
             let _ = docker
-                .remove_image(&image.id, Some(RemoveImageOptions { force: true, ..Default::default() }), None)
+                .remove_image(
+                    &image.id,
+                    Some(RemoveImageOptions {
+                        force: true,
+                        ..Default::default()
+                    }),
+                    None,
+                )
                 .await;
         }
     }
@@ -206,7 +237,13 @@ where
     let Some((rt, prefix)) = connect(test, tweak).await else {
         return;
     };
-    let result = tokio::spawn(body(Arc::clone(&rt), KubeFixtures { tag: prefix.clone() })).await;
+    let result = tokio::spawn(body(
+        Arc::clone(&rt),
+        KubeFixtures {
+            tag: prefix.clone(),
+        },
+    ))
+    .await;
     cleanup(&rt, &prefix).await;
     if let Err(e) = result {
         std::panic::resume_unwind(e.into_panic());
@@ -220,6 +257,7 @@ pub fn space(name: &str) -> SpaceId {
 pub fn env_with_secret(space: &SpaceId) -> AppEnvironment {
     let now = "2026-11-01T00:00:00Z".parse().unwrap();
     let mut s = Space::new(space.clone(), Sdk::Docker, Visibility::Private, now);
-    s.set_secret("CANARY_TOKEN", CoreSecret::new(CANARY_SECRET), None, now).unwrap();
+    s.set_secret("CANARY_TOKEN", CoreSecret::new(CANARY_SECRET), None, now)
+        .unwrap();
     AppEnvironment::for_space(&s, None)
 }

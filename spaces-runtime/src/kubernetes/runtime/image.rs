@@ -48,7 +48,12 @@ pub(crate) async fn build(rt: &KubernetesRuntime, req: BuildRequest) -> Result<B
             }),
         )
         .await
-        .map_err(|e| failed(format!("tagging {local} as {remote_repo}:{tag}: {e}"), &out.log))?;
+        .map_err(|e| {
+            failed(
+                format!("tagging {local} as {remote_repo}:{tag}: {e}"),
+                &out.log,
+            )
+        })?;
     out.log.push(format!("pushing {remote_repo}:{tag}"));
     let mut stream = docker.push_image(
         &remote_repo,
@@ -70,7 +75,10 @@ pub(crate) async fn build(rt: &KubernetesRuntime, req: BuildRequest) -> Result<B
         }
     }
     if let Some(e) = error {
-        return Err(failed(format!("pushing {remote_repo}:{tag}: {e}"), &out.log));
+        return Err(failed(
+            format!("pushing {remote_repo}:{tag}: {e}"),
+            &out.log,
+        ));
     }
     let inspected = docker
         .inspect_image(&format!("{remote_repo}:{tag}"))
@@ -81,7 +89,12 @@ pub(crate) async fn build(rt: &KubernetesRuntime, req: BuildRequest) -> Result<B
         .unwrap_or_default()
         .into_iter()
         .find(|d| d.starts_with(&format!("{remote_repo}@")))
-        .ok_or_else(|| failed(format!("the registry gave {remote_repo} no digest"), &out.log))?;
+        .ok_or_else(|| {
+            failed(
+                format!("the registry gave {remote_repo} no digest"),
+                &out.log,
+            )
+        })?;
     out.log.push(format!("pushed: {pinned}"));
     out.image.reference = pinned;
     Ok(out)
@@ -109,7 +122,9 @@ pub(crate) async fn remove(rt: &KubernetesRuntime, image: &Image) -> Result<(), 
                 ..
             }) => {}
             Err(e) => {
-                return Err(crate::docker::engine_error(format!("removing image {reference}"))(e))
+                return Err(crate::docker::engine_error(format!(
+                    "removing image {reference}"
+                ))(e))
             }
         }
     }
@@ -122,7 +137,12 @@ pub(crate) async fn remove(rt: &KubernetesRuntime, image: &Image) -> Result<(), 
 /// `DELETE /v2/<repo>/manifests/<digest>` on the registry (plain HTTP: a loopback registry, as
 /// in the tests). 202 deleted, 404 already gone, 405 deletes disabled: all fine.
 async fn delete_manifest(registry: &str, repo: &str, digest: &str) -> Result<(), Error> {
-    let io = |what: String| move |e: std::io::Error| Error::Io { context: what, source: e };
+    let io = |what: String| {
+        move |e: std::io::Error| Error::Io {
+            context: what,
+            source: e,
+        }
+    };
     let addr = tokio::net::lookup_host(registry)
         .await
         .map_err(io(format!("resolving the registry {registry}")))?
@@ -174,6 +194,9 @@ mod tests {
     #[test]
     fn tags_split_after_the_registry_port() {
         assert_eq!(split_tag("spaces/a/b:abc"), ("spaces/a/b", "abc"));
-        assert_eq!(split_tag("127.0.0.1:5000/spaces/a/b"), ("127.0.0.1:5000/spaces/a/b", "latest"));
+        assert_eq!(
+            split_tag("127.0.0.1:5000/spaces/a/b"),
+            ("127.0.0.1:5000/spaces/a/b", "latest")
+        );
     }
 }

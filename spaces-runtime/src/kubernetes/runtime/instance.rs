@@ -119,7 +119,10 @@ async fn place(
             ),
         });
     }
-    let taken: BTreeSet<String> = mine.iter().filter_map(|d| d.metadata.name.clone()).collect();
+    let taken: BTreeSet<String> = mine
+        .iter()
+        .filter_map(|d| d.metadata.name.clone())
+        .collect();
     let sleeping = mine
         .iter()
         .filter(|d| replicas(d) == 0 && d.metadata.deletion_timestamp.is_none())
@@ -141,9 +144,11 @@ async fn place(
             .filter(|d| d.metadata.name.as_deref() != Some(deployment.as_str()))
             .filter_map(|d| annotation(d, names::ANNOTATION_HOST_PORT)?.parse().ok())
             .collect();
-        let previous = sleeping
-            .as_ref()
-            .and_then(|d| annotation(d, names::ANNOTATION_HOST_PORT)?.parse::<u16>().ok());
+        let previous = sleeping.as_ref().and_then(|d| {
+            annotation(d, names::ANNOTATION_HOST_PORT)?
+                .parse::<u16>()
+                .ok()
+        });
         previous
             .into_iter()
             .chain(rt.config.host_ports.clone())
@@ -156,7 +161,14 @@ async fn place(
         spec.app_port
     };
     let nonce = crate::docker::container::unique();
-    Ok((Placement { deployment, nonce, port }, sleeping))
+    Ok((
+        Placement {
+            deployment,
+            nonce,
+            port,
+        },
+        sleeping,
+    ))
 }
 
 /// Creates or replaces `obj` named `name` (replace keeps nothing of the old spec).
@@ -166,7 +178,10 @@ where
 {
     let existing = match existing {
         Some(e) => Some(e),
-        None => api.get_opt(name).await.map_err(api_error(format!("reading {name}")))?,
+        None => api
+            .get_opt(name)
+            .await
+            .map_err(api_error(format!("reading {name}")))?,
     };
     match existing {
         Some(old) => {
@@ -198,7 +213,13 @@ pub(crate) async fn start(rt: &KubernetesRuntime, spec: InstanceSpec) -> Result<
         let secret = objects::secret(&rt.config, &rt.prefix, &spec, &secret_name)?;
         upsert(&secrets(rt), &secret_name, secret, None).await?;
         let deployment = objects::deployment(&rt.config, &rt.prefix, &spec, &placement)?;
-        upsert(&deployments(rt), &placement.deployment, deployment, sleeping).await?;
+        upsert(
+            &deployments(rt),
+            &placement.deployment,
+            deployment,
+            sleeping,
+        )
+        .await?;
         placement
     };
     let id = InstanceId(names::instance_id(&placement.deployment, &placement.nonce));
@@ -226,7 +247,11 @@ async fn wait_started(rt: &KubernetesRuntime, deployment: &str) -> Result<IpAddr
             .list(&ListParams::default().labels(&selector))
             .await
             .map_err(api_error(format!("listing the pods of {deployment}")))?;
-        for pod in list.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+        for pod in list
+            .items
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+        {
             let ip = pod
                 .status
                 .as_ref()
@@ -264,7 +289,12 @@ pub(crate) fn describe(pod: &Pod) -> String {
         return "no status yet".into();
     };
     let mut parts = vec![format!("phase {}", status.phase.as_deref().unwrap_or("?"))];
-    for c in status.conditions.iter().flatten().filter(|c| c.status != "True") {
+    for c in status
+        .conditions
+        .iter()
+        .flatten()
+        .filter(|c| c.status != "True")
+    {
         parts.push(format!(
             "{} {}: {}",
             c.type_,
@@ -314,7 +344,10 @@ pub(crate) fn pod_state(pod: &Pod) -> Option<InstanceState> {
         }
         if let Some(w) = init.state.as_ref().and_then(|s| s.waiting.as_ref()) {
             if STUCK_REASONS.contains(&w.reason.as_deref().unwrap_or("")) {
-                return Some(InstanceState::Exited { code: None, oom_killed: false });
+                return Some(InstanceState::Exited {
+                    code: None,
+                    oom_killed: false,
+                });
             }
         }
     }
@@ -330,7 +363,10 @@ pub(crate) fn pod_state(pod: &Pod) -> Option<InstanceState> {
     }
     if let Some(w) = &state.waiting {
         if STUCK_REASONS.contains(&w.reason.as_deref().unwrap_or("")) {
-            return Some(InstanceState::Exited { code: None, oom_killed: false });
+            return Some(InstanceState::Exited {
+                code: None,
+                oom_killed: false,
+            });
         }
         return None;
     }
@@ -351,8 +387,13 @@ pub(crate) async fn current(
         .map_err(api_error(format!("reading deployment {name}")))?;
     Ok(match deployment {
         // Removed from outside.
-        None => Err(InstanceState::Exited { code: None, oom_killed: false }),
-        Some(d) if annotation(&d, names::ANNOTATION_INSTANCE) != Some(nonce) || replicas(&d) == 0 => {
+        None => Err(InstanceState::Exited {
+            code: None,
+            oom_killed: false,
+        }),
+        Some(d)
+            if annotation(&d, names::ANNOTATION_INSTANCE) != Some(nonce) || replicas(&d) == 0 =>
+        {
             Err(InstanceState::Stopped)
         }
         Some(d) => Ok(d),
@@ -449,7 +490,10 @@ pub(crate) async fn running(rt: &KubernetesRuntime) -> Result<Vec<Instance>, Err
             .and_then(|p| p.parse::<u16>().ok());
         let pod = pod_list.items.iter().find(|p| {
             p.metadata.deletion_timestamp.is_none()
-                && p.metadata.labels.as_ref().and_then(|l| l.get(names::LABEL_DEPLOYMENT))
+                && p.metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(names::LABEL_DEPLOYMENT))
                     == Some(&name.to_owned())
                 && pod_state(p) == Some(InstanceState::Running)
         });
@@ -484,7 +528,10 @@ pub(crate) async fn discard_prepared(rt: &KubernetesRuntime, space: &SpaceId) ->
             keep.insert(names::secret(&name));
             continue;
         }
-        match deployments(rt).delete(&name, &DeleteParams::foreground()).await {
+        match deployments(rt)
+            .delete(&name, &DeleteParams::foreground())
+            .await
+        {
             Ok(_) => gone.push(name),
             Err(e) if code_of(&e) == Some(404) => {}
             Err(e) => return Err(api_error(format!("deleting deployment {name}"))(e)),
@@ -496,7 +543,8 @@ pub(crate) async fn discard_prepared(rt: &KubernetesRuntime, space: &SpaceId) ->
         .map_err(api_error("listing secrets"))?;
     for s in &secret_list.items {
         let name = s.metadata.name.clone().unwrap_or_default();
-        if keep.contains(&name) || annotation(s, names::ANNOTATION_SPACE_ID) != Some(space.as_str()) {
+        if keep.contains(&name) || annotation(s, names::ANNOTATION_SPACE_ID) != Some(space.as_str())
+        {
             continue;
         }
         match secrets(rt).delete(&name, &DeleteParams::default()).await {

@@ -42,13 +42,15 @@ pub(crate) async fn stream(
         what: format!("instance {id}"),
     })?;
     let (tx, rx) = mpsc::channel(CHANNEL_LINES);
-    let running = matches!(instance::current(rt, id).await?, Ok(_));
+    let running = instance::current(rt, id).await?.is_ok();
     let list = instance::pods(rt)
         .list(&ListParams::default().labels(&format!("{}={name}", names::LABEL_DEPLOYMENT)))
         .await
         .map_err(api_error(format!("listing the pods of {name}")))?;
     let pod: Option<Pod> = if running {
-        list.items.into_iter().find(|p| p.metadata.deletion_timestamp.is_none())
+        list.items
+            .into_iter()
+            .find(|p| p.metadata.deletion_timestamp.is_none())
     } else {
         None
     };
@@ -63,7 +65,10 @@ pub(crate) async fn stream(
     let pod_name = pod.metadata.name.clone().unwrap_or_default();
     header.push(format!(
         "pod {pod_name} on node {}: {}",
-        pod.spec.as_ref().and_then(|s| s.node_name.as_deref()).unwrap_or("(none)"),
+        pod.spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or("(none)"),
         describe(&pod)
     ));
     let state = pod_state(&pod);
@@ -71,7 +76,11 @@ pub(crate) async fn stream(
         header.push(format!(
             "the app exited{}{}",
             code.map(|c| format!(" with code {c}")).unwrap_or_default(),
-            if *oom_killed { " (killed for memory)" } else { "" }
+            if *oom_killed {
+                " (killed for memory)"
+            } else {
+                ""
+            }
         ));
     }
     for text in header {
@@ -103,7 +112,11 @@ pub(crate) async fn stream(
         };
         tokio::spawn(async move {
             for l in text.lines() {
-                if tx.send(line(LogSource::Stdout, l.to_owned())).await.is_err() {
+                if tx
+                    .send(line(LogSource::Stdout, l.to_owned()))
+                    .await
+                    .is_err()
+                {
                     break;
                 }
             }

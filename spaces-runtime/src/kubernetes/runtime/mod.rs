@@ -106,8 +106,8 @@ use spaces_core::SpaceId;
 use crate::docker::recent::{RecentSet, STOPPED_REMEMBERED};
 use crate::docker::{DockerConfig, DockerRuntime};
 use crate::runtime::{
-    BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState,
-    LogStream, Runtime, VolumeSpec,
+    BuildOutput, BuildRequest, Image, Instance, InstanceId, InstanceSpec, InstanceState, LogStream,
+    Runtime, VolumeSpec,
 };
 use crate::Error;
 
@@ -268,7 +268,11 @@ impl KubernetesRuntime {
                 .map(|(k, v)| format!("{k}={v}")),
         );
         if let Some(space) = space {
-            parts.push(format!("{}={}", names::LABEL_SPACE, names::space_key(space)));
+            parts.push(format!(
+                "{}={}",
+                names::LABEL_SPACE,
+                names::space_key(space)
+            ));
         }
         parts.join(",")
     }

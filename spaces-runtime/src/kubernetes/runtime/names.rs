@@ -40,8 +40,9 @@ pub const ANNOTATION_APP_PORT: &str = "spaces.io/app-port";
 /// prefix and the slot).
 pub const KEY_MAX: usize = 40;
 
-/// The longest prefix: `<prefix>-<key>-<slot>` stays within 63 with up to 3-digit slots.
-pub const PREFIX_MAX: usize = 63 - KEY_MAX - 1 - 1 - 3;
+/// The longest prefix: `<prefix>-<key>-data` (and `<prefix>-<key>-<slot>` with up to 3-digit
+/// slots) stay within 63.
+pub const PREFIX_MAX: usize = 63 - KEY_MAX - "--data".len();
 
 /// A Space's key (see the [module docs](self)).
 pub fn space_key(space: &SpaceId) -> String {
@@ -123,11 +124,14 @@ mod tests {
         assert_eq!(space_key(&id("alice/i-like-flan")), "5-alice-i-like-flan");
         assert_eq!(space_key(&id("Alice/My_App.v2")), "6-0alice-0my010app02v2");
         assert_ne!(space_key(&id("ab/c-d")), space_key(&id("ab-c/d")));
-        assert!(space_key(&id("alice/x-")).starts_with('x'));
         let long = format!("alice/{}", "n".repeat(60));
         let key = space_key(&id(&long));
         assert_eq!(key.len(), 33);
-        assert!(is_dns_label(&deployment(&prefix("spaces-test-123"), &id(&long), 999)));
+        assert!(is_dns_label(&deployment(
+            &prefix("spaces-test-123"),
+            &id(&long),
+            999
+        )));
         assert_eq!(split_instance("a-b-0:x1"), Some(("a-b-0", "x1")));
         assert_eq!(split_instance("nonce-less"), None);
     }
@@ -142,9 +146,12 @@ mod tests {
                 return Ok(());
             };
             let p = prefix("Spaces_Test-Prefix-That-Is-Long");
-            for name in [deployment(&p, &x, 0), claim(&p, &x), secret(&deployment(&p, &x, 12))] {
+            for name in [deployment(&p, &x, 0), deployment(&p, &x, 999), claim(&p, &x)] {
                 prop_assert!(is_dns_label(&name), "{name}");
             }
+            // A Secret's name is a DNS subdomain (up to 253 characters).
+            let s = secret(&deployment(&p, &x, 999));
+            prop_assert!(s.len() <= 253 && s.strip_suffix("-env").is_some_and(is_dns_label), "{s}");
             prop_assert!(is_dns_label(&space_key(&x)));
             if x != y {
                 prop_assert_ne!(space_key(&x), space_key(&y));

@@ -137,7 +137,8 @@ pub fn deployment(
 
     let mut resources = json!({});
     if let Some(hw) = &spec.hardware {
-        let amounts = json!({ "cpu": hw.vcpu.to_string(), "memory": format!("{}Gi", hw.memory_gb) });
+        let amounts =
+            json!({ "cpu": hw.vcpu.to_string(), "memory": format!("{}Gi", hw.memory_gb) });
         resources = json!({ "requests": amounts.clone(), "limits": amounts });
         if let Some(gpu) = &hw.gpu {
             resources["limits"][GPU_RESOURCE] = json!(gpu.count.to_string());
@@ -230,12 +231,24 @@ pub fn deployment(
         pod["nodeSelector"] = json!({ cfg.gpu_model_label.as_str(): gpu.model.as_str() });
     }
     let mut annotations = BTreeMap::from([
-        (names::ANNOTATION_SPACE_ID.to_owned(), space.as_str().to_owned()),
-        (names::ANNOTATION_INSTANCE.to_owned(), placement.nonce.clone()),
-        (names::ANNOTATION_APP_PORT.to_owned(), spec.app_port.to_string()),
+        (
+            names::ANNOTATION_SPACE_ID.to_owned(),
+            space.as_str().to_owned(),
+        ),
+        (
+            names::ANNOTATION_INSTANCE.to_owned(),
+            placement.nonce.clone(),
+        ),
+        (
+            names::ANNOTATION_APP_PORT.to_owned(),
+            spec.app_port.to_string(),
+        ),
     ]);
     if cfg.host_network {
-        annotations.insert(names::ANNOTATION_HOST_PORT.into(), placement.port.to_string());
+        annotations.insert(
+            names::ANNOTATION_HOST_PORT.into(),
+            placement.port.to_string(),
+        );
     }
     serde_json::from_value(json!({
         "apiVersion": "apps/v1",
@@ -267,7 +280,9 @@ pub fn deployment(
 mod tests {
     use super::*;
     use crate::runtime::{Image, VolumeSpec};
-    use spaces_core::{AppEnvironment, Catalog, Flavor, Revision, Sdk, Secret as CoreSecret, Space, Visibility};
+    use spaces_core::{
+        AppEnvironment, Catalog, Flavor, Revision, Sdk, Secret as CoreSecret, Space, Visibility,
+    };
 
     fn spec(volume: bool, flavor: Option<Flavor>) -> InstanceSpec {
         let space: SpaceId = "alice/flan".parse().unwrap();
@@ -293,13 +308,26 @@ mod tests {
     }
 
     fn placement() -> Placement {
-        Placement { deployment: "spaces-5-alice-flan-0".into(), nonce: "n1".into(), port: 42001 }
+        Placement {
+            deployment: "spaces-5-alice-flan-0".into(),
+            nonce: "n1".into(),
+            port: 42001,
+        }
     }
 
     #[test]
     fn the_deployment_is_hardened_and_holds_no_secret() {
-        let cfg = KubernetesConfig { host_network: true, ..KubernetesConfig::default() };
-        let d = deployment(&cfg, "spaces", &spec(true, Some(Flavor::CpuUpgrade)), &placement()).unwrap();
+        let cfg = KubernetesConfig {
+            host_network: true,
+            ..KubernetesConfig::default()
+        };
+        let d = deployment(
+            &cfg,
+            "spaces",
+            &spec(true, Some(Flavor::CpuUpgrade)),
+            &placement(),
+        )
+        .unwrap();
         let text = serde_json::to_string(&d).unwrap();
         assert!(!text.contains("hunter2-secret"), "{text}");
         let pod = d.spec.unwrap().template.spec.unwrap();
@@ -320,11 +348,26 @@ mod tests {
 
     #[test]
     fn gpu_flavors_get_limits_and_a_node_selector() {
-        let cfg = KubernetesConfig { scheduler_name: Some("spaces".into()), ..KubernetesConfig::default() };
-        let d = deployment(&cfg, "spaces", &spec(false, Some(Flavor::T4Small)), &placement()).unwrap();
+        let cfg = KubernetesConfig {
+            scheduler_name: Some("spaces".into()),
+            ..KubernetesConfig::default()
+        };
+        let d = deployment(
+            &cfg,
+            "spaces",
+            &spec(false, Some(Flavor::T4Small)),
+            &placement(),
+        )
+        .unwrap();
         let pod = d.spec.unwrap().template.spec.unwrap();
         assert_eq!(pod.scheduler_name.as_deref(), Some("spaces"));
-        assert_eq!(pod.node_selector.unwrap().get(&cfg.gpu_model_label).map(String::as_str), Some("t4"));
+        assert_eq!(
+            pod.node_selector
+                .unwrap()
+                .get(&cfg.gpu_model_label)
+                .map(String::as_str),
+            Some("T4")
+        );
         let limits = pod.containers[0].resources.clone().unwrap().limits.unwrap();
         assert_eq!(limits.get(GPU_RESOURCE).map(|q| q.0.as_str()), Some("1"));
         assert!(pod.init_containers.unwrap_or_default().is_empty());
@@ -335,7 +378,15 @@ mod tests {
         let cfg = KubernetesConfig::default();
         let s = secret(&cfg, "spaces", &spec(false, None), "x-env").unwrap();
         let data = s.string_data.unwrap();
-        assert_eq!(data.get("TOKEN").map(String::as_str), Some("hunter2-secret"));
-        assert!(!s.metadata.labels.unwrap().values().any(|v| v.contains("hunter2")));
+        assert_eq!(
+            data.get("TOKEN").map(String::as_str),
+            Some("hunter2-secret")
+        );
+        assert!(!s
+            .metadata
+            .labels
+            .unwrap()
+            .values()
+            .any(|v| v.contains("hunter2")));
     }
 }
