@@ -92,7 +92,7 @@ async fn lifecycle(rt: std::sync::Arc<KubernetesRuntime>, fx: support::KubeFixtu
     let built = rt
         .build(BuildRequest {
             space: space.clone(),
-            revision: spaces_core::Revision::new("1ife0001").unwrap(),
+            revision: spaces_core::Revision::new("1f0e0001").unwrap(),
             sdk: Sdk::Docker,
             source: dir.path().into(),
             app_file: spaces_core::AppPath::new(&app.app_file).unwrap(),
