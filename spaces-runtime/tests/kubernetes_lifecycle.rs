@@ -215,3 +215,81 @@ async fn lifecycle(rt: std::sync::Arc<KubernetesRuntime>, fx: support::KubeFixtu
     assert!(left.is_empty(), "left after delete: {left:?}");
     assert!(rt.running().await.unwrap().iter().all(|i| i.space != space));
 }
+
+/// A container killed for memory (a 1 GiB flavor, an app reading 1.5 GB into one buffer as PID 1: the kernel kills the
+/// biggest process of the cgroup, which must be the container's main one) is
+/// `Exited { oom_killed: true }`, and its pod runs hardened: uid 1000, no capabilities, no
+/// privilege escalation, the environment only through the Secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oom_kill_is_reported_and_pods_are_hardened() {
+    with_kube("oom", |_| {}, |rt, fx| async move {
+        let space = space("oom");
+        let dir = tempfile::tempdir().unwrap();
+        fx.exiting(dir.path()).unwrap(); // busybox and the base Dockerfile
+        let dockerfile = std::fs::read_to_string(dir.path().join("Dockerfile")).unwrap();
+        let hungry = "CMD [\"/bin/sh\", \"-c\", \"echo eating; exec dd if=/dev/zero of=/dev/null bs=1500M count=1\"]";
+        let dockerfile = dockerfile.replace("CMD [\"/bin/sh\", \"-c\", \"echo bye; exit 3\"]", hungry);
+        assert!(dockerfile.contains("dd if=/dev/zero"), "{dockerfile}");
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+        let built = rt
+            .build(BuildRequest {
+                space: space.clone(),
+                revision: spaces_core::Revision::new("00e0001").unwrap(),
+                sdk: Sdk::Docker,
+                source: dir.path().into(),
+                app_file: Sdk::Docker.default_app_path(),
+                no_cache: false,
+            })
+            .await
+            .unwrap();
+        let mut hardware = spaces_core::Catalog::seed()
+            .flavor(&spaces_core::Flavor::CpuBasic)
+            .cloned()
+            .unwrap();
+        hardware.vcpu = 1;
+        hardware.memory_gb = 1;
+        let instance = rt
+            .start(InstanceSpec {
+                image: built.image.clone(),
+                env: env_with_secret(&space),
+                hardware: Some(hardware),
+                app_port: 7860,
+                volume: None,
+            })
+            .await
+            .unwrap();
+        let mut state = rt.state(&instance.id).await.unwrap();
+        for _ in 0..300 {
+            if state != InstanceState::Running {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            state = rt.state(&instance.id).await.unwrap();
+        }
+        assert_eq!(
+            state,
+            InstanceState::Exited { code: Some(137), oom_killed: true }
+        );
+        let lines = rt.logs(&instance.id, false).await.unwrap().collect_for(Duration::from_secs(1)).await;
+        assert!(lines.iter().any(|l| l.text.contains("killed for memory")), "{lines:?}");
+        assert!(lines.iter().any(|l| l.text.contains("eating")), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.text.contains(CANARY_SECRET)), "{lines:?}");
+
+        let d = deployment_of(&rt, &instance).await;
+        let pod = d.spec.unwrap().template.spec.unwrap();
+        let app = &pod.containers[0];
+        let sc = app.security_context.clone().unwrap();
+        assert_eq!((sc.run_as_user, sc.run_as_non_root), (Some(1000), Some(true)));
+        assert_eq!(sc.allow_privilege_escalation, Some(false));
+        assert_eq!(sc.capabilities.unwrap().drop, Some(vec!["ALL".to_owned()]));
+        let limits = app.resources.clone().unwrap().limits.unwrap();
+        assert_eq!(limits.get("memory").map(|q| q.0.as_str()), Some("1Gi"));
+        assert!(app.env.iter().flatten().all(|e| e.name == "PORT"));
+        rt.stop(&instance.id).await.unwrap();
+        rt.remove_image(&built.image).await.unwrap();
+        rt.discard_prepared(&space).await.unwrap();
+        let left = leftovers(&rt, &rt.selector(Some(&space))).await;
+        assert!(left.is_empty(), "left: {left:?}");
+    })
+    .await;
+}
