@@ -93,4 +93,4 @@ for t in kubernetes_conformance kubernetes_lifecycle; do
 done
 
 step "figures"
-grep -h '^FIGURE' "$reg_dir"/*.log || echo "(none)"
+grep -ho 'FIGURE.*' "$reg_dir"/*.log || echo "(none)"

@@ -293,3 +293,56 @@ async fn oom_kill_is_reported_and_pods_are_hardened() {
     })
     .await;
 }
+
+/// Figures only (no assertion on time): apply → first 200 and three wakes (scale 0 → 1 → first
+/// 200) of a Space without storage, image pinned by digest with `IfNotPresent` (the defaults:
+/// no init container, no registry round trip).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wake_figures_without_storage() {
+    with_kube("wake", |_| {}, |rt, fx| async move {
+        let space = space("wake");
+        let dir = tempfile::tempdir().unwrap();
+        let app = fx.serving(dir.path()).unwrap();
+        let built = rt
+            .build(BuildRequest {
+                space: space.clone(),
+                revision: spaces_core::Revision::new("0a0e0001").unwrap(),
+                sdk: Sdk::Docker,
+                source: dir.path().into(),
+                app_file: Sdk::Docker.default_app_path(),
+                no_cache: false,
+            })
+            .await
+            .unwrap();
+        let spec = || InstanceSpec {
+            image: built.image.clone(),
+            env: env_with_secret(&space),
+            hardware: None,
+            app_port: app.app_port,
+            volume: None,
+        };
+        let t = Instant::now();
+        let mut instance = rt.start(spec()).await.unwrap();
+        first_200(&instance, Duration::from_secs(90)).await;
+        println!("FIGURE no storage: apply->first 200: {} ms", t.elapsed().as_millis());
+        for round in 1..=3 {
+            let t = Instant::now();
+            rt.stop(&instance.id).await.unwrap();
+            let stopped = t.elapsed();
+            let t = Instant::now();
+            instance = rt.start(spec()).await.unwrap();
+            let running = t.elapsed();
+            first_200(&instance, Duration::from_secs(60)).await;
+            println!(
+                "FIGURE no storage: stop {round}: {} ms; wake {round}: running after {} ms, first 200 after {} ms",
+                stopped.as_millis(),
+                running.as_millis(),
+                t.elapsed().as_millis()
+            );
+        }
+        rt.stop(&instance.id).await.unwrap();
+        rt.remove_image(&built.image).await.unwrap();
+        rt.discard_prepared(&space).await.unwrap();
+    })
+    .await;
+}

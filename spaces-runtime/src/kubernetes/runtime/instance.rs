@@ -488,6 +488,8 @@ pub(crate) async fn running(rt: &KubernetesRuntime) -> Result<Vec<Instance>, Err
         let port = annotation(d, names::ANNOTATION_HOST_PORT)
             .or(annotation(d, names::ANNOTATION_APP_PORT))
             .and_then(|p| p.parse::<u16>().ok());
+        // Its pod, whatever its state: a crash-looping orphan is listed too, so that a
+        // supervisor reopening stops it.
         let pod = pod_list.items.iter().find(|p| {
             p.metadata.deletion_timestamp.is_none()
                 && p.metadata
@@ -495,13 +497,21 @@ pub(crate) async fn running(rt: &KubernetesRuntime) -> Result<Vec<Instance>, Err
                     .as_ref()
                     .and_then(|l| l.get(names::LABEL_DEPLOYMENT))
                     == Some(&name.to_owned())
-                && pod_state(p) == Some(InstanceState::Running)
         });
+        let Some(pod) = pod else {
+            continue;
+        };
         let ip = pod
-            .and_then(|p| p.status.as_ref())
+            .status
+            .as_ref()
             .and_then(|s| s.pod_ip.as_deref())
-            .and_then(|ip| ip.parse::<IpAddr>().ok());
-        if let (Some(ip), Some(port)) = (ip, port) {
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+            .unwrap_or(if rt.config.host_network {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            });
+        if let Some(port) = port {
             out.push(Instance {
                 id: InstanceId(names::instance_id(name, nonce)),
                 space,

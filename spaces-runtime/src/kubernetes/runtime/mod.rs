@@ -41,11 +41,14 @@
 //!   with storage, kept across stops and deleted only by [`Runtime::delete_volume`]. Claims are
 //!   expand-only: a start with a bigger size patches the claim's request (the class must allow
 //!   expansion; whether the volume really grows is the provisioner's, see
-//!   [`KubernetesRuntime::claim_sizes`]); a smaller size keeps the bigger claim. `/data` is
+//!   [`KubernetesRuntime::claim_sizes`]: on the test cluster's host-path provisioner the spec's
+//!   request grows and the status capacity stays at the first size, as that plugin cannot
+//!   resize); a smaller size keeps the bigger claim. `/data` is
 //!   made writable for uid 1000 by `fsGroup: 1000` (volume types that support ownership
 //!   management) **and** an init container `data-owner` running `chown 1000:1000 /data` from
 //!   the Space's image as root with only `CAP_CHOWN` (no escalation, seccomp default): host-path
-//!   volumes ignore `fsGroup` and are created `root 0750`. It needs a `chown` in the image
+//!   volumes ignore `fsGroup` and are created `root 0750` (checked on the test cluster), so
+//!   without it uid 1000 cannot even enter `/data`. It needs a `chown` in the image
 //!   (busybox, coreutils); turn it off with [`KubernetesConfig::chown_data_init`].
 //! - **Addresses**: the pod's IP and the app port; with [`KubernetesConfig::host_network`] (a
 //!   single-node cluster, the tests) the pod uses the node's network and a host port the
@@ -63,7 +66,9 @@
 //!   runtime lines derived from the pod's status, never from its environment.
 //! - **Stop** = scale to 0 and wait until the pod is gone
 //!   ([`KubernetesConfig::termination_grace`], 2 s by default). [`Runtime::running`] lists the
-//!   Deployments of this namespace and label set with 1 replica and a running pod.
+//!   Deployments of this namespace and label set with 1 replica and a pod, whatever the pod's
+//!   state (a crash-looping orphan is listed, so that a reopening supervisor stops it; its
+//!   address is the unspecified one while its pod has no IP, outside host networking).
 //! - **Prepared state**: a stopped (0-replica) Deployment and its Secret are the Space's
 //!   prepared instance. [`Runtime::discard_prepared`] deletes the Secrets and the 0-replica
 //!   Deployments of the Space (no secret at rest for a paused or deleted Space; a running
