@@ -35,11 +35,11 @@ pub(crate) fn pods(rt: &KubernetesRuntime) -> Api<Pod> {
     Api::namespaced(rt.client.clone(), &rt.config.namespace)
 }
 
-fn secrets(rt: &KubernetesRuntime) -> Api<Secret> {
+pub(crate) fn secrets(rt: &KubernetesRuntime) -> Api<Secret> {
     Api::namespaced(rt.client.clone(), &rt.config.namespace)
 }
 
-fn annotation<'a, K: Resource>(obj: &'a K, key: &str) -> Option<&'a str> {
+pub(crate) fn annotation<'a, K: Resource>(obj: &'a K, key: &str) -> Option<&'a str> {
     obj.meta()
         .annotations
         .as_ref()
@@ -47,11 +47,11 @@ fn annotation<'a, K: Resource>(obj: &'a K, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-fn replicas(d: &Deployment) -> i32 {
+pub(crate) fn replicas(d: &Deployment) -> i32 {
     d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
 }
 
-fn owned_by(d: &Deployment, space: &SpaceId) -> bool {
+pub(crate) fn owned_by(d: &Deployment, space: &SpaceId) -> bool {
     annotation(d, names::ANNOTATION_SPACE_ID) == Some(space.as_str())
 }
 
@@ -451,6 +451,21 @@ async fn wait_no_pods(rt: &KubernetesRuntime, deployment: &str) -> Result<(), Er
         if list.items.is_empty() {
             return Ok(());
         }
+        for pod in list.items.iter().filter(|p| all_ended(p)) {
+            // Its processes are gone: what is left is the kubelet's bookkeeping (seconds on a
+            // busy node), which need not delay the stop. The kubelet still removes the dead
+            // containers.
+            let name = pod.metadata.name.as_deref().unwrap_or_default();
+            let now = DeleteParams {
+                grace_period_seconds: Some(0),
+                ..DeleteParams::default()
+            };
+            match pods(rt).delete(name, &now).await {
+                Ok(_) => {}
+                Err(e) if code_of(&e) == Some(404) => {}
+                Err(e) => return Err(api_error(format!("deleting the stopped pod {name}"))(e)),
+            }
+        }
         if tokio::time::Instant::now() > deadline {
             return Err(Error::Io {
                 context: format!("stopping {deployment}"),
@@ -463,6 +478,23 @@ async fn wait_no_pods(rt: &KubernetesRuntime, deployment: &str) -> Result<(), Er
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Whether a pod being deleted has no process left: it has container statuses and none of
+/// them (init or app) runs.
+fn all_ended(pod: &Pod) -> bool {
+    let Some(status) = pod.status.as_ref() else {
+        return false;
+    };
+    let mut all = status
+        .init_container_statuses
+        .iter()
+        .flatten()
+        .chain(status.container_statuses.iter().flatten())
+        .peekable();
+    pod.metadata.deletion_timestamp.is_some()
+        && all.peek().is_some()
+        && all.all(|c| c.state.as_ref().is_some_and(|s| s.terminated.is_some()))
 }
 
 /// Every instance of this runtime that runs now.
@@ -520,63 +552,4 @@ pub(crate) async fn running(rt: &KubernetesRuntime) -> Result<Vec<Instance>, Err
         }
     }
     Ok(out)
-}
-
-/// Deletes the Space's sleeping (0-replica) Deployments, waiting for their ReplicaSets to go,
-/// and every Secret of the Space that no running Deployment uses.
-pub(crate) async fn discard_prepared(rt: &KubernetesRuntime, space: &SpaceId) -> Result<(), Error> {
-    let selector = rt.selector(Some(space));
-    let list = deployments(rt)
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(api_error("listing deployments"))?;
-    let mut keep = BTreeSet::new();
-    let mut gone = Vec::new();
-    for d in list.items.iter().filter(|d| owned_by(d, space)) {
-        let name = d.metadata.name.clone().unwrap_or_default();
-        if replicas(d) > 0 {
-            keep.insert(names::secret(&name));
-            continue;
-        }
-        match deployments(rt)
-            .delete(&name, &DeleteParams::foreground())
-            .await
-        {
-            Ok(_) => gone.push(name),
-            Err(e) if code_of(&e) == Some(404) => {}
-            Err(e) => return Err(api_error(format!("deleting deployment {name}"))(e)),
-        }
-    }
-    let secret_list = secrets(rt)
-        .list(&ListParams::default().labels(&selector))
-        .await
-        .map_err(api_error("listing secrets"))?;
-    for s in &secret_list.items {
-        let name = s.metadata.name.clone().unwrap_or_default();
-        if keep.contains(&name) || annotation(s, names::ANNOTATION_SPACE_ID) != Some(space.as_str())
-        {
-            continue;
-        }
-        match secrets(rt).delete(&name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(e) if code_of(&e) == Some(404) => {}
-            Err(e) => return Err(api_error(format!("deleting secret {name}"))(e)),
-        }
-    }
-    // Foreground deletion: the Deployment goes once its ReplicaSet is gone.
-    let deadline = tokio::time::Instant::now() + rt.config.stop_timeout;
-    for name in gone {
-        while deployments(rt)
-            .get_opt(&name)
-            .await
-            .map_err(api_error(format!("reading deployment {name}")))?
-            .is_some()
-        {
-            if tokio::time::Instant::now() > deadline {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    Ok(())
 }

@@ -65,11 +65,13 @@
 //!   container's (stdout and stderr merged by the kubelet: all reported as stdout), after
 //!   runtime lines derived from the pod's status, never from its environment.
 //! - **Stop** = scale to 0 and wait until the pod is gone
-//!   ([`KubernetesConfig::termination_grace`], 2 s by default). [`Runtime::running`] lists the
+//!   ([`KubernetesConfig::termination_grace`], 2 s by default). Once every container of the
+//!   pod has terminated, the pod object is deleted with grace 0: its processes are gone, and
+//!   the kubelet's own removal of the object can lag by 5-15 s on a busy node. [`Runtime::running`] lists the
 //!   Deployments of this namespace and label set with 1 replica and a pod, whatever the pod's
 //!   state (a crash-looping orphan is listed, so that a reopening supervisor stops it; its
 //!   address is the unspecified one while its pod has no IP, outside host networking).
-//! - **Prepared state**: a stopped (0-replica) Deployment and its Secret are the Space's
+//! - **Prepared state** ([`prepared`]): a stopped (0-replica) Deployment and its Secret are the Space's
 //!   prepared instance. [`Runtime::discard_prepared`] deletes the Secrets and the 0-replica
 //!   Deployments of the Space (no secret at rest for a paused or deleted Space; a running
 //!   instance keeps its own). After stop, `remove_image`, `discard_prepared` and
@@ -96,6 +98,7 @@ pub mod instance;
 pub mod logs;
 pub mod names;
 pub mod objects;
+pub mod prepared;
 pub mod storage;
 
 use std::collections::BTreeMap;
@@ -394,7 +397,7 @@ impl Runtime for KubernetesRuntime {
     }
 
     async fn discard_prepared(&self, space: &SpaceId) -> Result<(), Error> {
-        instance::discard_prepared(self, space).await
+        prepared::discard(self, space).await
     }
 }
 
