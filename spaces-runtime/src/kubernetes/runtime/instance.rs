@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ContainerStatus, Node, Pod, Secret};
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, Resource};
 use serde_json::json;
 use spaces_core::SpaceId;
@@ -16,15 +16,14 @@ use super::{api_error, code_of, names, storage, KubernetesRuntime, BACKEND};
 use crate::runtime::{Instance, InstanceId, InstanceSpec, InstanceState};
 use crate::Error;
 
-/// Waiting reasons that do not pass by themselves: the instance will not run.
+/// Waiting reasons that do not pass by themselves: the instance will not run. (Transient ones,
+/// `ErrImagePull` before its back-off, `CreateContainerError`, `RunContainerError`, are retried
+/// by the kubelet and read as starting.)
 const STUCK_REASONS: &[&str] = &[
-    "ErrImagePull",
     "ImagePullBackOff",
     "ErrImageNeverPull",
     "InvalidImageName",
     "CreateContainerConfigError",
-    "CreateContainerError",
-    "RunContainerError",
 ];
 
 pub(crate) fn deployments(rt: &KubernetesRuntime) -> Api<Deployment> {
@@ -451,21 +450,6 @@ async fn wait_no_pods(rt: &KubernetesRuntime, deployment: &str) -> Result<(), Er
         if list.items.is_empty() {
             return Ok(());
         }
-        for pod in list.items.iter().filter(|p| all_ended(p)) {
-            // Its processes are gone: what is left is the kubelet's bookkeeping (seconds on a
-            // busy node), which need not delay the stop. The kubelet still removes the dead
-            // containers.
-            let name = pod.metadata.name.as_deref().unwrap_or_default();
-            let now = DeleteParams {
-                grace_period_seconds: Some(0),
-                ..DeleteParams::default()
-            };
-            match pods(rt).delete(name, &now).await {
-                Ok(_) => {}
-                Err(e) if code_of(&e) == Some(404) => {}
-                Err(e) => return Err(api_error(format!("deleting the stopped pod {name}"))(e)),
-            }
-        }
         if tokio::time::Instant::now() > deadline {
             return Err(Error::Io {
                 context: format!("stopping {deployment}"),
@@ -478,23 +462,6 @@ async fn wait_no_pods(rt: &KubernetesRuntime, deployment: &str) -> Result<(), Er
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Whether a pod being deleted has no process left: it has container statuses and none of
-/// them (init or app) runs.
-fn all_ended(pod: &Pod) -> bool {
-    let Some(status) = pod.status.as_ref() else {
-        return false;
-    };
-    let mut all = status
-        .init_container_statuses
-        .iter()
-        .flatten()
-        .chain(status.container_statuses.iter().flatten())
-        .peekable();
-    pod.metadata.deletion_timestamp.is_some()
-        && all.peek().is_some()
-        && all.all(|c| c.state.as_ref().is_some_and(|s| s.terminated.is_some()))
 }
 
 /// Every instance of this runtime that runs now.
