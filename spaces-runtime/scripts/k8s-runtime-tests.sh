@@ -6,7 +6,7 @@
 # 1. installs Debian's docker-registry when missing and starts it on a free loopback port with a
 #    storage folder of its own (Docker treats 127.0.0.0/8 registries as insecure: http works);
 # 2. starts the test cluster (`shared/k8s/up --kubelet`: Kubernetes 1.20 on the local Docker
-#    engine; found in $SPACES_K8S_SCRIPTS, or shared/k8s next to or above the repository);
+#    engine; found in $SPACES_K8S_DIR, or shared/k8s next to or above the repository);
 # 3. runs the tests kubernetes_conformance and kubernetes_lifecycle one at a time with
 #    SPACES_REQUIRE_KUBERNETES=1 (a missing cluster fails instead of skipping), printing the
 #    FIGURE lines (apply -> ready, wake -> first 200) and each step's time;
@@ -18,14 +18,14 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 
-k8s=${SPACES_K8S_SCRIPTS:-}
+# The harness: $SPACES_K8S_DIR (what .ci/run exports), else shared/k8s in, next to or above
+# the repository, else /work/shared/k8s.
+k8s=""
+for d in "${SPACES_K8S_DIR:-}" "$repo/shared/k8s" "$repo/../shared/k8s" /work/shared/k8s; do
+  if [ -n "$d" ] && [ -f "$d/up" ]; then k8s=$(cd "$d" && pwd); break; fi
+done
 if [ -z "$k8s" ]; then
-  for d in "$repo/shared/k8s" "$repo/../shared/k8s"; do
-    if [ -f "$d/up" ]; then k8s=$(cd "$d" && pwd); break; fi
-  done
-fi
-if [ -z "$k8s" ] || [ ! -f "$k8s/up" ]; then
-  echo "no shared/k8s scripts found (set SPACES_K8S_SCRIPTS)" >&2
+  echo "no shared/k8s scripts found (set SPACES_K8S_DIR)" >&2
   exit 1
 fi
 
