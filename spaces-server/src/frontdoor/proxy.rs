@@ -68,11 +68,7 @@ impl Proxy {
         connector.set_connect_timeout(Some(connect));
         connector.set_keepalive(Some(Duration::from_secs(60)));
         Self {
-            pool: Arc::new(upstream::Pool::new(
-                connector,
-                Duration::from_secs(90),
-                512,
-            )),
+            pool: Arc::new(upstream::Pool::new(connector, Duration::from_secs(90), 512)),
             upstream_timeout,
         }
     }
