@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Front door figures (issue 13), release build, loopback only, side by side in one run:
 #  1. wrk through the front door (Host: <space>.localhost) and through Debian's nginx as a
-#     reverse proxy (keep-alive upstream) to the same running instance (a static Space's server):
-#     req/s and p99 for both, and the ratio (the goal: >= 90% of nginx's throughput, p99 within
-#     1 ms of it).
+#     reverse proxy (keep-alive upstream) to the same running instance, back to back
+#     FRONT_DOOR_REPEAT times: req/s and p99 for both, and the ratio (the goal: >= 90% of nginx's
+#     throughput, p99 within 1 ms of it), with the CPU time per request of each proxy. Two
+#     instances (FRONT_DOOR_UPSTREAMS): "in-process", a static Space (served inside the server's
+#     process, so the front door shares its threads with it), and "out-of-process", a Python
+#     Space whose app execs nginx (one worker) serving the same page (proxy against proxy).
 #  2. The first request to a sleeping Space through the front door against starting the same app
 #     directly (static, Python, Docker): median and p90 over FRONT_DOOR_ROUNDS (20) rounds (the
 #     ignored test `front_door_bench`, in release).
@@ -14,6 +17,7 @@
 #   bash spaces-server/scripts/front-door-bench.sh
 #
 # Environment: SPACES_SERVER_BIN (skip the build), WRK_ARGS (default "-t2 -c64 -d10s"),
+# FRONT_DOOR_REPEAT (3), FRONT_DOOR_UPSTREAMS ("in-process out-of-process"), NGINX_WORKERS (auto),
 # FRONT_DOOR_ROUNDS (20), FRONT_DOOR_WS (10000; 0 skips part 3), FRONT_DOOR_PARTS ("1 2 3"),
 # FRONT_DOOR_KEEP_TMP=1. Not a test: it prints figures and exits 0 unless something fails to run.
 set -euo pipefail
@@ -105,10 +109,10 @@ wait_running() { # wait_running ID
   return 1
 }
 
-# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks
+# cpu_ticks PID...: user + system CPU time of the processes (each counted once), in clock ticks
 cpu_ticks() {
   local t=0 pid
-  for pid in "$@"; do
+  for pid in $(printf '%s\n' "$@" | sort -u); do
     [ -r "/proc/$pid/stat" ] || continue
     t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
   done
@@ -116,21 +120,24 @@ cpu_ticks() {
 }
 
 # bench NAME URL [wrk args...]: prints req/s, p99 and the CPU time per request of the processes
-# in CPU_PIDS (the proxy and the instance: load-independent, unlike req/s on a shared machine);
-# sets RPS, P99 (ms) and CPU_US
+# in PROXY_PIDS (the proxy) and CPU_PIDS (the proxy and the instance): load-independent, unlike
+# req/s on a shared machine; sets RPS, P99 (ms), PROXY_US and CPU_US
 bench() {
-  local name=$1 url=$2 out errors c0 c1 reqs
+  local name=$1 url=$2 out errors c0 c1 p0 p1 reqs hz
   shift 2
+  hz=$(getconf CLK_TCK)
   wrk -t1 -c4 -d2s "$@" "$url" >/dev/null # warm-up
-  c0=$(cpu_ticks ${CPU_PIDS:-})
+  c0=$(cpu_ticks ${CPU_PIDS:-}) p0=$(cpu_ticks ${PROXY_PIDS:-})
   out=$(wrk "${WRK[@]}" --latency "$@" "$url")
-  c1=$(cpu_ticks ${CPU_PIDS:-})
+  c1=$(cpu_ticks ${CPU_PIDS:-}) p1=$(cpu_ticks ${PROXY_PIDS:-})
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  CPU_US=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  CPU_US=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+  PROXY_US=$(awk -v t=$((p1 - p0)) -v hz="$hz" -v n="$reqs" 'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
   RPS=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   P99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}' <<<"$out")
   errors=$(grep -E "Non-2xx|Socket errors" <<<"$out" || true)
-  printf '%-44s %10s req/s   p99 %8s ms   CPU %6s us/req   %s\n' "$name" "$RPS" "$P99" "$CPU_US" "$errors"
+  printf '%-34s %9s req/s  p99 %7s ms  CPU/req: proxy %6s us, with instance %6s us  %s\n' \
+    "$name" "$RPS" "$P99" "$PROXY_US" "$CPU_US" "$errors"
   if [ -n "$errors" ]; then echo "$out"; fi
 }
 
@@ -139,20 +146,13 @@ if [[ " $PARTS " == *" 1 "* || " $PARTS " == *" 3 "* ]]; then
 fi
 
 # ---------------------------------------------------------------- part 1: wrk vs nginx
-if [[ " $PARTS " == *" 1 "* ]]; then
-  say "part 1: wrk ${WRK[*]} through the front door and through nginx, same instance"
-  api POST /api/repos/create '{"name":"site","type":"space","sdk":"static","files":[{"path":"index.html","content":"<!doctype html><p>front door bench</p>","encoding":"utf-8"}]}' >/dev/null
-  wait_running bench/site
-  HOST=$(api GET /api/spaces/bench/site/runtime | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["domain"])')
-  # The instance's address, from the local runtime's record.
-  UPSTREAM=$(grep -rhoE '"address": *"[0-9.]+:[0-9]+"' "$TMP/data/runtime/instances" | head -n1 | grep -oE '[0-9.]+:[0-9]+')
-  [ -n "$UPSTREAM" ] || { echo "error: no instance address under $TMP/data/runtime/instances" >&2; exit 1; }
-  echo "Space host $HOST, instance $UPSTREAM"
+# start_nginx UPSTREAM: Debian's nginx as a reverse proxy to UPSTREAM; sets NGINX_PID, NGINX_PORT
+start_nginx() {
   NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mkdir -p "$TMP/nginx"
-  cat >"$TMP/nginx/nginx.conf" <<EOF
+  cat >"$TMP/nginx/nginx.conf" <<CONF
 daemon off;
-worker_processes auto;
+worker_processes ${NGINX_WORKERS:-auto};
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx/error.log;
 events { worker_connections 4096; }
@@ -160,7 +160,7 @@ http {
   access_log off;
   client_body_temp_path $TMP/nginx; proxy_temp_path $TMP/nginx; fastcgi_temp_path $TMP/nginx;
   uwsgi_temp_path $TMP/nginx; scgi_temp_path $TMP/nginx;
-  upstream app { server $UPSTREAM; keepalive 128; }
+  upstream app { server $1; keepalive 128; }
   server {
     listen 127.0.0.1:$NGINX_PORT;
     location / {
@@ -174,31 +174,101 @@ http {
     }
   }
 }
-EOF
+CONF
   nginx -c "$TMP/nginx/nginx.conf" -p "$TMP/nginx" &
   NGINX_PID=$!
-  sleep 0.5
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST:$PORT" "http://127.0.0.1:$PORT/")
-  [ "$code" = 200 ] || { echo "error: the front door answered $code" >&2; exit 1; }
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/")
-  [ "$code" = 200 ] || { echo "error: nginx answered $code" >&2; exit 1; }
-  # The static Space's instance runs inside the server process: its CPU counts in every row.
-  CPU_PIDS="$SERVER_PID" bench "direct to the instance (no proxy)" "http://$UPSTREAM/"
-  CPU_PIDS="$SERVER_PID" bench "front door (Host: $HOST)" "http://127.0.0.1:$PORT/" -H "Host: $HOST:$PORT"
-  FD_RPS=$RPS FD_P99=$P99 FD_CPU=$CPU_US
-  CPU_PIDS="$SERVER_PID $NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')" \
-    bench "nginx reverse proxy (keepalive upstream)" "http://127.0.0.1:$NGINX_PORT/"
-  NG_RPS=$RPS NG_P99=$P99 NG_CPU=$CPU_US
-  python3 - "$FD_RPS" "$NG_RPS" "$FD_P99" "$NG_P99" "$FD_CPU" "$NG_CPU" <<'PY'
-import sys
-fd, ng, fp, np_, fc, nc = map(float, sys.argv[1:])
-print(f"front door / nginx: {fd / ng:.2f}x the throughput (goal >= 0.90), "
-      f"p99 {fp:.2f} ms vs {np_:.2f} ms ({fp - np_:+.2f} ms; goal within 1 ms), "
-      f"CPU per request (proxy + instance) {fc:.1f} us vs {nc:.1f} us")
-PY
-  echo "server memory after the runs: $(mem "$SERVER_PID")"
+  for _ in $(seq 1 50); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$NGINX_PORT/")" = 200 ] && return 0
+    sleep 0.1
+  done
+  echo "error: nginx does not answer 200" >&2
+  return 1
+}
+
+stop_nginx() {
+  [ -n "$NGINX_PID" ] || return 0
   kill -TERM "$NGINX_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
   NGINX_PID=""
+}
+
+# compare LABEL HOST UPSTREAM INSTANCE_PIDS: wrk straight to the instance, then FRONT_DOOR_REPEAT
+# (3) times the front door and nginx back to back; the ratio and p99 difference of each pair,
+# and the medians. CPU per request: of the proxy alone, and of the proxy with the instance.
+compare() {
+  local label=$1 host=$2 upstream=$3 inst=$4 i fr fp ngpids code
+  local ratios="" p99s="" fdc="" ngc="" fdp="" ngp=""
+  say "part 1, $label: wrk ${WRK[*]}, front door and nginx to the same instance ($upstream)"
+  start_nginx "$upstream"
+  ngpids="$NGINX_PID $(pgrep -P "$NGINX_PID" | tr '\n' ' ')"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: $host:$PORT" "http://127.0.0.1:$PORT/")
+  [ "$code" = 200 ] || { echo "error: the front door answered $code" >&2; exit 1; }
+  PROXY_PIDS="" CPU_PIDS="$inst" bench "direct to the instance (no proxy)" "http://$upstream/"
+  for i in $(seq 1 "${FRONT_DOOR_REPEAT:-3}"); do
+    PROXY_PIDS="$SERVER_PID" CPU_PIDS="$SERVER_PID $inst" \
+      bench "front door #$i" "http://127.0.0.1:$PORT/" -H "Host: $host:$PORT"
+    fr=$RPS fp=$P99 fdc+="$CPU_US " fdp+="$PROXY_US "
+    PROXY_PIDS="$ngpids" CPU_PIDS="$ngpids $inst" \
+      bench "nginx (keepalive upstream) #$i" "http://127.0.0.1:$NGINX_PORT/"
+    ngc+="$CPU_US " ngp+="$PROXY_US "
+    ratios+="$(awk -v a="$fr" -v b="$RPS" 'BEGIN {printf "%.3f", a / b}') "
+    p99s+="$(awk -v a="$fp" -v b="$P99" 'BEGIN {printf "%.2f", a - b}') "
+  done
+  python3 - "$ratios" "$p99s" "$fdp" "$ngp" "$fdc" "$ngc" <<'PY'
+import statistics as st, sys
+r, d, fp, np_, fc, nc = ([float(x) for x in a.split()] for a in sys.argv[1:])
+print(f"front door / nginx throughput per pair: {' '.join(f'{x:.2f}' for x in r)}; "
+      f"median {st.median(r):.2f} (goal >= 0.90)")
+print(f"p99 front door - nginx per pair: {' '.join(f'{x:+.2f}' for x in d)} ms; "
+      f"median {st.median(d):+.2f} ms (goal <= +1 ms)")
+print(f"CPU per request (medians): proxy alone {st.median(fp):.1f} us vs nginx {st.median(np_):.1f} us; "
+      f"proxy + instance {st.median(fc):.1f} us vs {st.median(nc):.1f} us")
+PY
+  stop_nginx
+}
+
+if [[ " $PARTS " == *" 1 "* ]]; then
+  UPSTREAMS=${FRONT_DOOR_UPSTREAMS:-in-process out-of-process}
+  if [[ " $UPSTREAMS " == *" in-process "* ]]; then
+    # A static Space: its instance is served inside the server process (on the same tokio
+    # runtime), so the front door shares its process and threads with the instance, and the
+    # instance's CPU counts in the front door's "proxy alone" figure.
+    api POST /api/repos/create '{"name":"site","type":"space","sdk":"static","files":[{"path":"index.html","content":"<!doctype html><p>front door bench</p>","encoding":"utf-8"}]}' >/dev/null
+    wait_running bench/site
+    HOST=$(api GET /api/spaces/bench/site/runtime | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["domain"])')
+    # The instance's address, from the local runtime's record.
+    UPSTREAM=$(grep -rhoE '"address": *"[0-9.]+:[0-9]+"' "$TMP/data/runtime/instances" | head -n1 | grep -oE '[0-9.]+:[0-9]+')
+    [ -n "$UPSTREAM" ] || { echo "error: no instance address under $TMP/data/runtime/instances" >&2; exit 1; }
+    compare "in-process instance (static Space)" "$HOST" "$UPSTREAM" "$SERVER_PID"
+  fi
+  if [[ " $UPSTREAMS " == *" out-of-process "* ]]; then
+    # A Python Space whose app execs nginx (one worker) serving the same page: the instance is
+    # another process, so the rows compare proxy against proxy, each proxy's CPU apart.
+    mkdir -p "$TMP/app"
+    sed -e "s|@DIR@|$TMP/app|g" -e "s|@NGINX@|$(command -v nginx)|g" >"$TMP/app.py" <<'APP'
+import os
+d, port = "@DIR@", os.environ["PORT"]
+open(os.path.join(d, "index.html"), "w").write("<!doctype html><p>front door bench</p>")
+open(os.path.join(d, "nginx.conf"), "w").write(
+    # As root, nginx's worker would run as nobody, who cannot read this folder.
+    ("user root;\n" if os.geteuid() == 0 else "") +
+    "daemon off; worker_processes 1; pid %s/app.pid; error_log %s/error.log;\n"
+    "events { worker_connections 4096; }\n"
+    "http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+    "  uwsgi_temp_path %s; scgi_temp_path %s; server { listen 127.0.0.1:%s; root %s; } }\n"
+    % (d, d, d, d, d, d, d, port, d))
+os.execv("@NGINX@", ["@NGINX@", "-c", os.path.join(d, "nginx.conf"), "-p", d])
+APP
+    python3 -c 'import json,sys; json.dump({"name": "ext", "type": "space", "sdk": "gradio", "files": [{"path": "app.py", "content": open(sys.argv[1]).read(), "encoding": "utf-8"}]}, open(sys.argv[2], "w"))' "$TMP/app.py" "$TMP/ext.json"
+    api POST /api/repos/create "$(cat "$TMP/ext.json")" >/dev/null
+    wait_running bench/ext
+    EXT_HOST=$(api GET /api/spaces/bench/ext/runtime | python3 -c 'import json,sys; print(json.load(sys.stdin)["domains"][0]["domain"])')
+    EXT_PORT=$(grep -oE 'listen 127.0.0.1:[0-9]+' "$TMP/app/nginx.conf" | grep -oE '[0-9]+$')
+    APP_PID=$(cat "$TMP/app/app.pid")
+    compare "out-of-process instance (nginx, 1 worker, serving the same page)" "$EXT_HOST" \
+      "127.0.0.1:$EXT_PORT" "$APP_PID $(pgrep -P "$APP_PID" | tr '\n' ' ')"
+  fi
+  echo "server memory after the runs: $(mem "$SERVER_PID")"
 fi
 
 # ---------------------------------------------------------------- part 3: 10k idle WebSockets

@@ -1,7 +1,9 @@
 //! [`Proxy`]: the reverse proxy from the front door to a Space's instance.
 //!
-//! - One pooled hyper client (hyper-util's `legacy::Client`) for every instance: connections
-//!   are kept alive and reused (per address), `TCP_NODELAY` on, a connect timeout.
+//! - One pool of HTTP/1.1 connections for every instance ([`upstream`]): connections are kept
+//!   alive and reused (per address), `TCP_NODELAY` on, a connect timeout; a connection is driven
+//!   by the task of the request using it (no task of its own), so a proxied request is handled
+//!   by the caller's connection task alone, without crossing worker threads.
 //! - Bodies are streamed both ways (never read whole): hyper's buffers bound what is held per
 //!   connection, and a slow reader slows its writer (back-pressure), so SSE and large uploads
 //!   pass through with bounded memory.
@@ -15,14 +17,16 @@
 //! - Timeouts: connecting, and the app's response head (`upstream_timeout`); a streamed body
 //!   has none (an SSE stream may last hours).
 
+mod upstream;
+
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1; `proxy-*` too).
 const HOP_BY_HOP: [HeaderName; 8] = [
@@ -48,10 +52,10 @@ pub enum ProxyError {
     TimedOut,
 }
 
-/// The pooled client and its settings. Cheap to clone.
+/// The connection pool and its settings. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Proxy {
-    client: Client<HttpConnector, Body>,
+    pool: Arc<upstream::Pool>,
     upstream_timeout: Duration,
 }
 
@@ -63,12 +67,8 @@ impl Proxy {
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(connect));
         connector.set_keepalive(Some(Duration::from_secs(60)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(512)
-            .build(connector);
         Self {
-            client,
+            pool: Arc::new(upstream::Pool::new(connector, Duration::from_secs(90), 512)),
             upstream_timeout,
         }
     }
@@ -86,11 +86,15 @@ impl Proxy {
         let upgrade = wants_upgrade(req.headers());
         let upgrade_to = req.headers().get(header::UPGRADE).cloned();
         let caller_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
-        let uri: Uri = format!("http://{address}{path_and_query}")
-            .parse()
-            .map_err(|e| ProxyError::Unreachable {
-                reason: format!("bad path {path_and_query:?}: {e}"),
-            })?;
+        // Origin-form (the connection is to `address` already; `Host` is set to it).
+        let target = if path_and_query.is_empty() {
+            "/"
+        } else {
+            path_and_query
+        };
+        let uri: Uri = target.parse().map_err(|e| ProxyError::Unreachable {
+            reason: format!("bad path {path_and_query:?}: {e}"),
+        })?;
         *req.uri_mut() = uri;
         *req.version_mut() = axum::http::Version::HTTP_11;
         let headers = req.headers_mut();
@@ -101,15 +105,27 @@ impl Proxy {
             headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
             headers.insert(header::UPGRADE, to);
         }
-        let sent = tokio::time::timeout(self.upstream_timeout, self.client.request(req)).await;
+        if !upgrade {
+            let sent =
+                tokio::time::timeout(self.upstream_timeout, self.pool.send(address, req)).await;
+            let response = match sent {
+                Err(_) => return Err(ProxyError::TimedOut),
+                Ok(r) => r?,
+            };
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                return Err(ProxyError::Unreachable {
+                    reason: "the app switched protocols unasked".into(),
+                });
+            }
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            return Ok(Response::from_parts(parts, body));
+        }
+        let sent =
+            tokio::time::timeout(self.upstream_timeout, self.pool.send_upgrade(address, req)).await;
         let mut response = match sent {
             Err(_) => return Err(ProxyError::TimedOut),
-            Ok(Err(e)) => {
-                return Err(ProxyError::Unreachable {
-                    reason: error_chain(&e),
-                })
-            }
-            Ok(Ok(r)) => r,
+            Ok(r) => r?,
         };
         if response.status() == StatusCode::SWITCHING_PROTOCOLS {
             let Some(caller_side) = caller_upgrade else {
