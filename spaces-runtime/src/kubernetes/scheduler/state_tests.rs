@@ -54,8 +54,8 @@ fn packs_pods_respects_models_and_explains() {
     s.apply_node(&node("t4-1", "8", "32Gi", Some(("Tesla-T4", "1"))));
     s.apply_pod(&pod("a", "1", "1Gi", None));
     s.apply_pod(&pod("b", "500m", "1Gi", None));
-    s.apply_pod(&pod("g", "1", "1Gi", Some("NVIDIA-T4")));
-    s.apply_pod(&pod("g2", "1", "1Gi", Some("T4")));
+    s.apply_pod(&pod("g", "1", "1Gi", Some("Tesla-T4")));
+    s.apply_pod(&pod("g2", "1", "1Gi", Some("Tesla-T4")));
     s.apply_pod(&pod("h", "1", "1Gi", Some("A100")));
     let out = bind_all(&mut s);
     assert_eq!(out[0], ("a".into(), Ok("cpu-1".into())));
