@@ -14,7 +14,10 @@ use kubernetes_sched as k;
 use spaces_runtime::kubernetes::scheduler::{SchedulerConfig, SpacesScheduler};
 
 fn count(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

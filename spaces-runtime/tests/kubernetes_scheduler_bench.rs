@@ -12,7 +12,12 @@
 //! Runs only with `SPACES_K8S_SCHED_BENCH=1` (the script sets it) and
 //! `SPACES_BENCH_KUBE_SCHEDULER_PID` (the harness's kube-scheduler).
 #![cfg(feature = "kubernetes")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::float_arithmetic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::float_arithmetic
+)]
 
 mod kubernetes_sched;
 
@@ -79,13 +84,17 @@ async fn spaces_vs_kube_scheduler() {
     let Some(client) = k::cluster("spaces_vs_kube_scheduler").await else {
         return;
     };
-    let kube_pid = std::env::var("SPACES_BENCH_KUBE_SCHEDULER_PID").expect("SPACES_BENCH_KUBE_SCHEDULER_PID");
+    let kube_pid =
+        std::env::var("SPACES_BENCH_KUBE_SCHEDULER_PID").expect("SPACES_BENCH_KUBE_SCHEDULER_PID");
     let node_counts: Vec<usize> = std::env::var("SPACES_BENCH_NODES")
         .unwrap_or_else(|_| "1000,5000".into())
         .split(',')
         .map(|s| s.trim().parse().unwrap())
         .collect();
-    let pods_n: usize = std::env::var("SPACES_BENCH_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let pods_n: usize = std::env::var("SPACES_BENCH_PODS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
     let mut rows = Vec::new();
     for &n in &node_counts {
         let tag = format!("bench{n}");
@@ -99,7 +108,11 @@ async fn spaces_vs_kube_scheduler() {
         k::namespace(&client, &ns).await;
         for scheduler in ["kube-scheduler", "spaces"] {
             let pods = k::pod_specs("p", pods_n);
-            let name = if scheduler == "spaces" { "spaces" } else { "default-scheduler" };
+            let name = if scheduler == "spaces" {
+                "spaces"
+            } else {
+                "default-scheduler"
+            };
             if scheduler == "kube-scheduler" {
                 signal(&kube_pid, "-STOP");
             }
@@ -112,7 +125,9 @@ async fn spaces_vs_kube_scheduler() {
                 None
             } else {
                 let config = SchedulerConfig::new("spaces").in_namespace(ns.clone());
-                Some(tokio::spawn(SpacesScheduler::new(client.clone(), config).run()))
+                Some(tokio::spawn(
+                    SpacesScheduler::new(client.clone(), config).run(),
+                ))
             };
             let (end, bound) = k::wait_bound(&client, &ns, pods_n, Duration::from_secs(1200)).await;
             let secs = end.duration_since(start).as_secs_f64();
@@ -144,14 +159,29 @@ async fn spaces_vs_kube_scheduler() {
     for r in &rows {
         println!(
             "| {} | {} | {} | {:.1} | {:.0} | {} | {:.0}% | {:.0}% | {:.0}% |",
-            r.nodes, r.pods, r.scheduler, r.secs, r.pods as f64 / r.secs, r.used, r.cpu_mean, r.cpu_max, r.mem_mean
+            r.nodes,
+            r.pods,
+            r.scheduler,
+            r.secs,
+            r.pods as f64 / r.secs,
+            r.used,
+            r.cpu_mean,
+            r.cpu_max,
+            r.mem_mean
         );
     }
     println!();
     for &n in &node_counts {
-        let rate = |s: &str| rows.iter().find(|r| r.nodes == n && r.scheduler == s).map(|r| r.pods as f64 / r.secs);
+        let rate = |s: &str| {
+            rows.iter()
+                .find(|r| r.nodes == n && r.scheduler == s)
+                .map(|r| r.pods as f64 / r.secs)
+        };
         if let (Some(ours), Some(theirs)) = (rate("spaces"), rate("kube-scheduler")) {
-            println!("{n} nodes: spaces binds {:.2}x as many pods per second as kube-scheduler 1.20", ours / theirs);
+            println!(
+                "{n} nodes: spaces binds {:.2}x as many pods per second as kube-scheduler 1.20",
+                ours / theirs
+            );
         }
     }
 }

@@ -77,7 +77,10 @@ fn main() -> ExitCode {
     config.scheduled_events = !args.no_scheduled_events;
     config.namespace = args.namespace;
     config.retry_every = Duration::from_secs(args.retry_every.max(1));
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("spaces-kube-scheduler: cannot start the async runtime: {e}");

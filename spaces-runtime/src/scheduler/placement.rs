@@ -205,7 +205,12 @@ impl<K: Eq + Hash> Scheduler<K> {
     /// assert_eq!(s.place_demand(2, &Demand::cpu(3, 16, 50))?, a);
     /// # Ok::<(), spaces_runtime::scheduler::ScheduleError>(())
     /// ```
-    pub fn place_on(&mut self, space: K, host: HostId, demand: &Demand) -> Result<(), ScheduleError> {
+    pub fn place_on(
+        &mut self,
+        space: K,
+        host: HostId,
+        demand: &Demand,
+    ) -> Result<(), ScheduleError> {
         let vacant = match self.placements.entry(space) {
             Entry::Occupied(o) => return Err(ScheduleError::AlreadyPlaced { host: o.get().host }),
             Entry::Vacant(v) => v,

@@ -16,7 +16,12 @@ use spaces_runtime::kubernetes::scheduler::quantity::{parse, Round, Unit};
 
 pub const GPU_LABEL: &str = "nvidia.com/gpu.product";
 /// Label values of the GPU node models, as NVIDIA's GPU feature discovery writes them.
-pub const GPU_PRODUCTS: [&str; 4] = ["Tesla-T4", "NVIDIA-A10G", "NVIDIA-A100-SXM4-80GB", "NVIDIA-L4"];
+pub const GPU_PRODUCTS: [&str; 4] = [
+    "Tesla-T4",
+    "NVIDIA-A10G",
+    "NVIDIA-A100-SXM4-80GB",
+    "NVIDIA-L4",
+];
 
 /// A client for `$KUBECONFIG`, or `None` (after printing `SKIPPED: ...`) when there is no
 /// cluster; with `SPACES_REQUIRE_KUBERNETES=1` a missing cluster fails the test.
@@ -48,7 +53,10 @@ pub async fn namespace(client: &Client, name: &str) {
     let sa: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
     let deadline = Instant::now() + Duration::from_secs(60);
     while sa.get_opt("default").await.unwrap().is_none() {
-        assert!(Instant::now() < deadline, "no default service account in {name}");
+        assert!(
+            Instant::now() < deadline,
+            "no default service account in {name}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -68,7 +76,10 @@ pub async fn delete_pods(client: &Client, ns: &str) {
     let _ = pods.delete_collection(&dp, &ListParams::default()).await;
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
-        let left = pods.list_metadata(&ListParams::default().limit(1)).await.map(|l| l.items.len());
+        let left = pods
+            .list_metadata(&ListParams::default().limit(1))
+            .await
+            .map(|l| l.items.len());
         if matches!(left, Ok(0)) || Instant::now() > deadline {
             break;
         }
@@ -245,7 +256,12 @@ pub async fn create_pods(client: &Client, ns: &str, specs: &[PodSpec], scheduler
 
 /// Waits until `n` pods of `ns` are bound (watching them), or `timeout`; returns when the last
 /// bind was seen and the pods.
-pub async fn wait_bound(client: &Client, ns: &str, n: usize, timeout: Duration) -> (Instant, Vec<Pod>) {
+pub async fn wait_bound(
+    client: &Client,
+    ns: &str,
+    n: usize,
+    timeout: Duration,
+) -> (Instant, Vec<Pod>) {
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     let mut bound: HashMap<String, Pod> = HashMap::new();
     let mut stream = watcher::watcher(api, watcher::Config::default()).boxed();
@@ -253,7 +269,10 @@ pub async fn wait_bound(client: &Client, ns: &str, n: usize, timeout: Duration) 
     while bound.len() < n {
         let event = tokio::time::timeout_at(deadline, stream.try_next()).await;
         let Ok(Ok(Some(event))) = event else {
-            panic!("only {} of {n} pods bound in {ns} after {timeout:?}", bound.len());
+            panic!(
+                "only {} of {n} pods bound in {ns} after {timeout:?}",
+                bound.len()
+            );
         };
         match event {
             watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
@@ -275,16 +294,27 @@ pub fn check_fit(nodes: &[NodeSpec], pods: &[Pod]) -> Vec<(u64, u64)> {
     for pod in pods {
         let spec = pod.spec.as_ref().unwrap();
         let node_name = spec.node_name.as_deref().unwrap();
-        let node = by_name.get(node_name).unwrap_or_else(|| panic!("pod on unknown node {node_name}"));
+        let node = by_name
+            .get(node_name)
+            .unwrap_or_else(|| panic!("pod on unknown node {node_name}"));
         let c = &spec.containers[0];
         let res = c.resources.as_ref().unwrap();
         let req = res.requests.as_ref().unwrap();
         let cpu = u64::from(parse(&req["cpu"].0, Unit::Millicores, Round::Up).unwrap());
         let mem = u64::from(parse(&req["memory"].0, Unit::Mebibytes, Round::Up).unwrap());
-        let gpu = res.limits.as_ref().and_then(|l| l.get("nvidia.com/gpu")).map_or(0, |_| 1);
+        let gpu = res
+            .limits
+            .as_ref()
+            .and_then(|l| l.get("nvidia.com/gpu"))
+            .map_or(0, |_| 1);
         if gpu > 0 {
             let want = spec.node_selector.as_ref().unwrap()[GPU_LABEL].as_str();
-            assert_eq!(node.product, Some(want), "GPU pod {:?} on {node_name}", pod.metadata.name);
+            assert_eq!(
+                node.product,
+                Some(want),
+                "GPU pod {:?} on {node_name}",
+                pod.metadata.name
+            );
         }
         let u = used.entry(node.name.as_str()).or_default();
         *u = (u.0 + cpu, u.1 + mem, u.2 + gpu);
@@ -292,9 +322,21 @@ pub fn check_fit(nodes: &[NodeSpec], pods: &[Pod]) -> Vec<(u64, u64)> {
     let mut util = Vec::new();
     for (name, (cpu, mem, gpu)) in used {
         let n = by_name[name];
-        assert!(cpu <= n.cpu_m, "{name}: {cpu}m cpu requested, {}m allocatable", n.cpu_m);
-        assert!(mem <= n.memory_mi, "{name}: {mem}Mi requested, {}Mi allocatable", n.memory_mi);
-        assert!(gpu <= n.gpus, "{name}: {gpu} GPUs requested, {} allocatable", n.gpus);
+        assert!(
+            cpu <= n.cpu_m,
+            "{name}: {cpu}m cpu requested, {}m allocatable",
+            n.cpu_m
+        );
+        assert!(
+            mem <= n.memory_mi,
+            "{name}: {mem}Mi requested, {}Mi allocatable",
+            n.memory_mi
+        );
+        assert!(
+            gpu <= n.gpus,
+            "{name}: {gpu} GPUs requested, {} allocatable",
+            n.gpus
+        );
         util.push((cpu * 1000 / n.cpu_m, mem * 1000 / n.memory_mi));
     }
     util
@@ -302,5 +344,7 @@ pub fn check_fit(nodes: &[NodeSpec], pods: &[Pod]) -> Vec<(u64, u64)> {
 
 /// Pods with a name in `names`.
 pub fn names(pods: &[Pod]) -> HashSet<String> {
-    pods.iter().filter_map(|p| p.metadata.name.clone()).collect()
+    pods.iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect()
 }

@@ -111,7 +111,11 @@ pub(crate) async fn report_unschedulable(client: &Client, component: &str, job: 
         }]}
     });
     if let Err(e) = api
-        .patch_status(&job.name, &PatchParams::default(), &Patch::Strategic(&patch))
+        .patch_status(
+            &job.name,
+            &PatchParams::default(),
+            &Patch::Strategic(&patch),
+        )
         .await
     {
         tracing::warn!(pod = %job.name, namespace = %job.namespace, error = %e, "could not set PodScheduled=False");

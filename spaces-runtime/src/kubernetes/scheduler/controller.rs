@@ -72,7 +72,9 @@ impl SpacesScheduler {
         let pod_filter = watcher::Config::default()
             .fields("status.phase!=Succeeded,status.phase!=Failed")
             .page_size(1000);
-        let mut pods = watcher::watcher(pods_api, pod_filter).default_backoff().boxed();
+        let mut pods = watcher::watcher(pods_api, pod_filter)
+            .default_backoff()
+            .boxed();
 
         let mut state = ClusterState::new(config.clone());
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(BindJob, BindOutcome)>();
@@ -126,7 +128,15 @@ impl SpacesScheduler {
                                     "Successfully assigned {}/{} to {}",
                                     job.namespace, job.name, job.node
                                 );
-                                api::record_event(&client, &name, (&job.namespace, &job.name, &job.uid), false, "Scheduled", &msg).await;
+                                api::record_event(
+                                    &client,
+                                    &name,
+                                    (&job.namespace, &job.name, &job.uid),
+                                    false,
+                                    "Scheduled",
+                                    &msg,
+                                )
+                                .await;
                             }
                             let _ = tx.send((job, outcome));
                         });
@@ -206,7 +216,11 @@ fn on_pod(state: &mut ClusterState, relist: &mut Relist, event: Event<Pod>) {
                 state.retain_pods(&seen);
             }
             relist.done_once = true;
-            tracing::info!(pods = state.pod_keys().count(), waiting = state.waiting(), "pod list complete");
+            tracing::info!(
+                pods = state.pod_keys().count(),
+                waiting = state.waiting(),
+                "pod list complete"
+            );
         }
     }
 }

@@ -39,7 +39,9 @@ fn amounts(r: &Resources, model: Option<&spaces_core::GpuModel>, gpu_resource: &
         parts.push(amount(&Resource::Disk, r.disk_gb, gpu_resource));
     }
     if r.gpus > 0 {
-        let model = model.cloned().unwrap_or(spaces_core::GpuModel::Other("any".into()));
+        let model = model
+            .cloned()
+            .unwrap_or(spaces_core::GpuModel::Other("any".into()));
         parts.push(amount(&Resource::Gpu(model), r.gpus, gpu_resource));
     }
     if parts.is_empty() {

@@ -44,7 +44,7 @@ pub(crate) struct NodeView {
 }
 
 impl NodeView {
-    /// Reads a node (`None` when it has no name). A node without a status yet offers nothing.
+    /// Reads a node. A node without a status yet offers nothing (and takes no pods).
     pub(crate) fn from_node(node: &Node, config: &SchedulerConfig) -> NodeView {
         let labels = node.metadata.labels.clone().unwrap_or_default();
         let alloc = node
@@ -134,7 +134,9 @@ impl PodView {
             scheduler_name: spec
                 .and_then(|s| s.scheduler_name.clone())
                 .unwrap_or_else(|| "default-scheduler".to_owned()),
-            node_name: spec.and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
+            node_name: spec
+                .and_then(|s| s.node_name.clone())
+                .filter(|n| !n.is_empty()),
             terminated: matches!(phase, Some("Succeeded" | "Failed")),
             need: spec
                 .map(|s| pod_requests(s, config))
@@ -144,7 +146,10 @@ impl PodView {
             affinity: spec
                 .and_then(|s| s.affinity.as_ref())
                 .and_then(|a| a.node_affinity.as_ref())
-                .and_then(|a| a.required_during_scheduling_ignored_during_execution.clone()),
+                .and_then(|a| {
+                    a.required_during_scheduling_ignored_during_execution
+                        .clone()
+                }),
             tolerations: spec.and_then(|s| s.tolerations.clone()).unwrap_or_default(),
         })
     }
@@ -245,10 +250,17 @@ fn requirement_holds(r: &NodeSelectorRequirement, value: Option<&str>) -> bool {
         "Exists" => value.is_some(),
         "DoesNotExist" => value.is_none(),
         "Gt" | "Lt" => {
-            let (Some(v), Some(bound)) = (value.and_then(number), values.first().and_then(|s| number(s))) else {
+            let (Some(v), Some(bound)) = (
+                value.and_then(number),
+                values.first().and_then(|s| number(s)),
+            ) else {
                 return false;
             };
-            if r.operator == "Gt" { v > bound } else { v < bound }
+            if r.operator == "Gt" {
+                v > bound
+            } else {
+                v < bound
+            }
         }
         _ => false,
     }
@@ -280,7 +292,11 @@ fn container_requests(c: &Container, config: &SchedulerConfig) -> Result<Resourc
     let requests = res.and_then(|r| r.requests.as_ref());
     let limits = res.and_then(|r| r.limits.as_ref());
     amounts(
-        |n| requests.and_then(|r| r.get(n)).or_else(|| limits.and_then(|l| l.get(n))),
+        |n| {
+            requests
+                .and_then(|r| r.get(n))
+                .or_else(|| limits.and_then(|l| l.get(n)))
+        },
         config,
     )
 }
@@ -291,9 +307,8 @@ fn amounts<'a>(
 ) -> Result<Resources, String> {
     let one = |name: &str, unit: Unit| match get(name) {
         None => Ok(0),
-        Some(q) => {
-            parse(&q.0, unit, Round::Up).ok_or_else(|| format!("cannot read {name} quantity {:?}", q.0))
-        }
+        Some(q) => parse(&q.0, unit, Round::Up)
+            .ok_or_else(|| format!("cannot read {name} quantity {:?}", q.0)),
     };
     Ok(Resources::new(
         one("cpu", Unit::Millicores)?,

@@ -382,7 +382,12 @@ impl ClusterState {
 
     /// Drops nodes and pods a watch restart did not list again.
     pub(crate) fn retain_nodes(&mut self, seen: &HashSet<String>) {
-        let gone: Vec<String> = self.nodes.keys().filter(|n| !seen.contains(*n)).cloned().collect();
+        let gone: Vec<String> = self
+            .nodes
+            .keys()
+            .filter(|n| !seen.contains(*n))
+            .cloned()
+            .collect();
         for name in gone {
             self.remove_node(&name);
         }
@@ -390,7 +395,12 @@ impl ClusterState {
 
     /// See [`ClusterState::retain_nodes`].
     pub(crate) fn retain_pods(&mut self, seen: &HashSet<String>) {
-        let gone: Vec<String> = self.ids.keys().filter(|k| !seen.contains(*k)).cloned().collect();
+        let gone: Vec<String> = self
+            .ids
+            .keys()
+            .filter(|k| !seen.contains(*k))
+            .cloned()
+            .collect();
         for key in gone {
             self.delete_pod(&key);
         }
@@ -471,7 +481,10 @@ impl ClusterState {
             return Err("the pod is gone".to_owned());
         };
         let view = entry.view.clone();
-        let need = view.need.clone().map_err(|e| format!("the pod's requests: {e}"))?;
+        let need = view
+            .need
+            .clone()
+            .map_err(|e| format!("the pod's requests: {e}"))?;
         let models: Vec<Option<GpuModel>> = if need.gpus == 0 {
             vec![None]
         } else if let Some(m) = &view.gpu_model {
@@ -544,7 +557,12 @@ impl ClusterState {
                 self.nodes.len(),
                 &rejected,
                 &self.config.gpu_resource,
-                |h| self.host_names.get(h.index() as usize).cloned().unwrap_or_else(|| h.to_string()),
+                |h| {
+                    self.host_names
+                        .get(h.index() as usize)
+                        .cloned()
+                        .unwrap_or_else(|| h.to_string())
+                },
             )),
             (None, None) => Err("no node fits".to_owned()),
         }

@@ -63,7 +63,10 @@ fn packs_pods_respects_models_and_explains() {
     assert_eq!(out[2], ("g".into(), Ok("t4-1".into())));
     let (_, g2) = &out[3];
     let msg = g2.clone().unwrap_err();
-    assert!(msg.contains("Insufficient nvidia.com/gpu (T4)") && msg.contains("t4-1"), "{msg}");
+    assert!(
+        msg.contains("Insufficient nvidia.com/gpu (T4)") && msg.contains("t4-1"),
+        "{msg}"
+    );
     let msg = out[4].1.clone().unwrap_err();
     assert!(msg.contains("no schedulable node has A100 GPUs"), "{msg}");
     // Deleting g frees the T4: g2 goes there on retry.
@@ -86,7 +89,8 @@ fn pods_bound_elsewhere_count_and_cordoned_nodes_are_skipped() {
     s.apply_pod(&pod("a", "1", "1Gi", None));
     assert_eq!(bind_all(&mut s), [("a".into(), Ok("n2".into()))]);
     let mut cordoned = node("n2", "2", "4Gi", None);
-    cordoned.spec = Some(serde_json::from_value(serde_json::json!({"unschedulable": true})).unwrap());
+    cordoned.spec =
+        Some(serde_json::from_value(serde_json::json!({"unschedulable": true})).unwrap());
     s.apply_node(&cordoned);
     s.apply_pod(&pod("b", "1", "1Gi", None));
     let out = bind_all(&mut s);
@@ -101,8 +105,10 @@ fn untolerated_taints_are_avoided() {
     let mut s = ClusterState::new(SchedulerConfig::default());
     let mut tainted = node("t", "4", "4Gi", None);
     tainted.spec = Some(
-        serde_json::from_value(serde_json::json!({"taints": [{"key": "dedicated", "effect": "NoSchedule"}]}))
-            .unwrap(),
+        serde_json::from_value(
+            serde_json::json!({"taints": [{"key": "dedicated", "effect": "NoSchedule"}]}),
+        )
+        .unwrap(),
     );
     s.apply_node(&tainted);
     s.apply_pod(&pod("a", "1", "1Gi", None));
