@@ -65,7 +65,7 @@ async fn wait_tainted(client: &Client, tag: &str, n: usize) {
 }
 
 struct Row {
-    scheduler: &'static str,
+    scheduler: String,
     nodes: usize,
     pods: usize,
     secs: f64,
@@ -95,6 +95,18 @@ async fn spaces_vs_kube_scheduler() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
+    // (label, schedulerName, pid to SIGSTOP/SIGCONT; none: ours, started in-process)
+    let mut schedulers: Vec<(String, String, Option<String>)> =
+        vec![("kube-scheduler 1.20".into(), "default-scheduler".into(), Some(kube_pid))];
+    // Optional: another kube-scheduler process, `label:schedulerName:pid` (the script starts one
+    // with client QPS raised, to show kube-scheduler without its default client rate limit).
+    if let Ok(extra) = std::env::var("SPACES_BENCH_EXTRA_SCHEDULER") {
+        let parts: Vec<&str> = extra.splitn(3, ':').collect();
+        if let [label, name, pid] = parts[..] {
+            schedulers.push((label.into(), name.into(), Some(pid.into())));
+        }
+    }
+    schedulers.push(("spaces".into(), "spaces".into(), None));
     let mut rows = Vec::new();
     for &n in &node_counts {
         let tag = format!("bench{n}");
@@ -106,28 +118,24 @@ async fn spaces_vs_kube_scheduler() {
         wait_tainted(&client, &tag, n).await;
         let ns = format!("bench-{n}-{}", std::process::id());
         k::namespace(&client, &ns).await;
-        for scheduler in ["kube-scheduler", "spaces"] {
+        for (label, name, pid) in &schedulers {
             let pods = k::pod_specs("p", pods_n);
-            let name = if scheduler == "spaces" {
-                "spaces"
-            } else {
-                "default-scheduler"
-            };
-            if scheduler == "kube-scheduler" {
-                signal(&kube_pid, "-STOP");
+            if let Some(pid) = pid {
+                signal(pid, "-STOP");
             }
             let t = Instant::now();
             k::create_pods(&client, &ns, &pods, name).await;
             eprintln!("{pods_n} pods created in {:.1}s", t.elapsed().as_secs_f64());
             let start = Instant::now();
-            let ours = if scheduler == "kube-scheduler" {
-                signal(&kube_pid, "-CONT");
-                None
-            } else {
-                let config = SchedulerConfig::new("spaces").in_namespace(ns.clone());
-                Some(tokio::spawn(
-                    SpacesScheduler::new(client.clone(), config).run(),
-                ))
+            let ours = match pid {
+                Some(pid) => {
+                    signal(pid, "-CONT");
+                    None
+                }
+                None => {
+                    let config = SchedulerConfig::new("spaces").in_namespace(ns.clone());
+                    Some(tokio::spawn(SpacesScheduler::new(client.clone(), config).run()))
+                }
             };
             let (end, bound) = k::wait_bound(&client, &ns, pods_n, Duration::from_secs(1200)).await;
             let secs = end.duration_since(start).as_secs_f64();
@@ -136,8 +144,9 @@ async fn spaces_vs_kube_scheduler() {
             }
             let util = k::check_fit(&nodes, &bound);
             let used = util.len().max(1);
+            let scheduler = label.clone();
             let row = Row {
-                scheduler,
+                scheduler: scheduler.clone(),
                 nodes: n,
                 pods: pods_n,
                 secs,

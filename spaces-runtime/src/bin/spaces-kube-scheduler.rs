@@ -48,7 +48,8 @@ struct Args {
     /// Bindings in flight at once.
     #[arg(long, default_value_t = 32, value_name = "N")]
     concurrency: usize,
-    /// Only place pods of this namespace (default: every namespace).
+    /// Only place pods of this namespace (default: every namespace); bound pods of every
+    /// namespace still count against their nodes.
     #[arg(long, value_name = "NS")]
     namespace: Option<String>,
     /// Do not record a `Scheduled` event for each pod bound (kube-scheduler records one).

@@ -33,7 +33,8 @@ pub struct SchedulerConfig {
     pub concurrency: usize,
     /// Whether a successful binding also records a `Scheduled` event, as kube-scheduler does.
     pub scheduled_events: bool,
-    /// Watch pods of this namespace only (`None`: every namespace).
+    /// Place pods of this namespace only (`None`: every namespace). Pods of every namespace bound
+    /// to nodes still count against them.
     pub namespace: Option<String>,
     /// How often pods that did not fit are tried again even if no capacity change was seen.
     pub retry_every: Duration,
@@ -69,7 +70,7 @@ impl SchedulerConfig {
         self
     }
 
-    /// Watches pods of `namespace` only.
+    /// Places pods of `namespace` only.
     pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
         self

@@ -62,10 +62,8 @@ impl SpacesScheduler {
         let config = self.config.clone();
         let client = self.client.clone();
         let nodes_api: Api<Node> = Api::all(client.clone());
-        let pods_api: Api<Pod> = match &config.namespace {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        };
+        // Every namespace's pods, even with `config.namespace`: all bound pods count on nodes.
+        let pods_api: Api<Pod> = Api::all(client.clone());
         let mut nodes = watcher::watcher(nodes_api, watcher::Config::default())
             .default_backoff()
             .boxed();

@@ -237,7 +237,12 @@ impl ClusterState {
                 return;
             }
         }
-        let ours = view.scheduler_name == self.config.scheduler_name;
+        let ours = view.scheduler_name == self.config.scheduler_name
+            && self
+                .config
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| *ns == view.namespace);
         if view.node_name.is_none() && !ours {
             return; // another scheduler's pending pod: nothing to do until it is bound
         }
