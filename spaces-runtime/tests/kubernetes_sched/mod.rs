@@ -274,13 +274,10 @@ pub async fn wait_bound(
                 bound.len()
             );
         };
-        match event {
-            watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
-                if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
-                    bound.insert(p.metadata.name.clone().unwrap(), p);
-                }
+        if let watcher::Event::Apply(p) | watcher::Event::InitApply(p) = event {
+            if p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some() {
+                bound.insert(p.metadata.name.clone().unwrap(), p);
             }
-            _ => {}
         }
     }
     (Instant::now(), bound.into_values().collect())

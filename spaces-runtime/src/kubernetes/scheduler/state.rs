@@ -203,7 +203,7 @@ impl ClusterState {
         };
         let open =
             !entry.view.cordoned && entry.pods < entry.view.max_pods && entry.overflow.is_empty();
-        if open == !entry.drained {
+        if open != entry.drained {
             return;
         }
         let result = if open {
