@@ -96,8 +96,11 @@ async fn spaces_vs_kube_scheduler() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     // (label, schedulerName, pid to SIGSTOP/SIGCONT; none: ours, started in-process)
-    let mut schedulers: Vec<(String, String, Option<String>)> =
-        vec![("kube-scheduler 1.20".into(), "default-scheduler".into(), Some(kube_pid))];
+    let mut schedulers: Vec<(String, String, Option<String>)> = vec![(
+        "kube-scheduler 1.20".into(),
+        "default-scheduler".into(),
+        Some(kube_pid),
+    )];
     // Optional: another kube-scheduler process, `label:schedulerName:pid` (the script starts one
     // with client QPS raised, to show kube-scheduler without its default client rate limit).
     if let Ok(extra) = std::env::var("SPACES_BENCH_EXTRA_SCHEDULER") {
@@ -116,6 +119,24 @@ async fn spaces_vs_kube_scheduler() {
         k::create_nodes(&client, &tag, &nodes).await;
         eprintln!("{n} nodes created in {:.1}s", t.elapsed().as_secs_f64());
         wait_tainted(&client, &tag, n).await;
+        // What a cold start costs before the first placement: listing the nodes (in pages of
+        // 500, as kube-rs' watcher does).
+        let t = Instant::now();
+        let all: Api<Node> = Api::all(client.clone());
+        let mut listed = 0;
+        let mut lp = ListParams::default().limit(500);
+        loop {
+            let page = all.list(&lp).await.unwrap();
+            listed += page.items.len();
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => lp = lp.continue_token(&c),
+                None => break,
+            }
+        }
+        eprintln!(
+            "listing {listed} nodes took {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
         let ns = format!("bench-{n}-{}", std::process::id());
         k::namespace(&client, &ns).await;
         for (label, name, pid) in &schedulers {
@@ -134,7 +155,9 @@ async fn spaces_vs_kube_scheduler() {
                 }
                 None => {
                     let config = SchedulerConfig::new("spaces").in_namespace(ns.clone());
-                    Some(tokio::spawn(SpacesScheduler::new(client.clone(), config).run()))
+                    Some(tokio::spawn(
+                        SpacesScheduler::new(client.clone(), config).run(),
+                    ))
                 }
             };
             let (end, bound) = k::wait_bound(&client, &ns, pods_n, Duration::from_secs(1200)).await;
