@@ -58,6 +58,8 @@ clientConnection:
   burst: 10000
 leaderElection:
   leaderElect: false
+healthzBindAddress: ""
+metricsBindAddress: ""
 profiles:
 - schedulerName: kube-scheduler-qps5000
 YAML

@@ -209,11 +209,16 @@ async fn spaces_vs_kube_scheduler() {
                 .find(|r| r.nodes == n && r.scheduler == s)
                 .map(|r| r.pods as f64 / r.secs)
         };
-        if let (Some(ours), Some(theirs)) = (rate("spaces"), rate("kube-scheduler")) {
-            println!(
-                "{n} nodes: spaces binds {:.2}x as many pods per second as kube-scheduler 1.20",
-                ours / theirs
-            );
+        let Some(ours) = rate("spaces") else {
+            continue;
+        };
+        for (label, _, _) in schedulers.iter().filter(|s| s.2.is_some()) {
+            if let Some(theirs) = rate(label) {
+                println!(
+                    "{n} nodes: spaces binds {:.2}x as many pods per second as {label}",
+                    ours / theirs
+                );
+            }
         }
     }
 }
