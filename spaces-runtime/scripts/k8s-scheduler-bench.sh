@@ -49,6 +49,11 @@ trap cleanup EXIT
 # leaves it out.
 if [ "${SPACES_BENCH_UNTHROTTLED_KUBE:-1}" = 1 ]; then
   cfg=$SPACES_K8S_STATE/bench-kube-scheduler.yaml
+  # Its healthz/metrics server on a free loopback port (it cannot be turned off with --config).
+  port=
+  for p in $(shuf -i 20000-31999 -n 50); do
+    ss -ltn | grep -q ":$p " || { port=$p; break; }
+  done
   cat > "$cfg" <<YAML
 apiVersion: kubescheduler.config.k8s.io/v1beta1
 kind: KubeSchedulerConfiguration
@@ -58,8 +63,8 @@ clientConnection:
   burst: 10000
 leaderElection:
   leaderElect: false
-healthzBindAddress: ""
-metricsBindAddress: ""
+healthzBindAddress: 127.0.0.1:$port
+metricsBindAddress: 127.0.0.1:$port
 profiles:
 - schedulerName: kube-scheduler-qps5000
 YAML
