@@ -37,8 +37,14 @@ for p in $SPACES_K8S_PIDS; do
 done
 fast_pid=
 cleanup() {
+  # No `set -e` here: every step runs, and the cluster always goes down.
+  set +e
   [ -n "$sched_pid" ] && kill -CONT "$sched_pid" 2>/dev/null
-  if [ -n "$fast_pid" ]; then kill -CONT "$fast_pid" 2>/dev/null; kill "$fast_pid" 2>/dev/null; wait "$fast_pid" 2>/dev/null; fi
+  if [ -n "$fast_pid" ]; then
+    kill -CONT "$fast_pid" 2>/dev/null
+    kill "$fast_pid" 2>/dev/null
+    wait "$fast_pid" 2>/dev/null
+  fi
   bash "$k8s/down"
 }
 trap cleanup EXIT
