@@ -18,6 +18,16 @@
 #   SPACES_BENCH_NODES  node counts (default 1000,5000)
 #   SPACES_BENCH_PODS   pods per run (default 3000: a few minutes in all on 2 cores)
 #   SPACES_K8S_DIR, SPACES_K8S_STATE as for k8s-scheduler-test.sh
+#
+# Seen on this 2-core machine, 2026-11-30, 3000 pods (third run, quietest machine; two earlier
+# runs under other builds' load gave spaces 3.6-7.3 s at 1,000 nodes, 3.7-11.9 s at 5,000):
+# | nodes | scheduler                            | bind all | pods/s | nodes used | mean/max cpu |
+# | 1000  | kube-scheduler 1.20 (QPS 50)         | 58.0 s   |  52    |  997       | 12% / 27%    |
+# | 1000  | kube-scheduler 1.20, client QPS 5000 |  7.6 s   | 394    | 1000       | 12% / 29%    |
+# | 1000  | spaces                               |  3.5 s   | 863    |  170       | 95% / 100%   |
+# | 5000  | kube-scheduler 1.20 (QPS 50)         | 58.1 s   |  52    | 1915       |  4% / 15%    |
+# | 5000  | kube-scheduler 1.20, client QPS 5000 | 16.3 s   | 185    | 1929       |  4% / 15%    |
+# | 5000  | spaces                               |  7.5 s   | 401    |  169       | 95% / 100%   |
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
