@@ -8,7 +8,8 @@
 //!   whole GPUs of one [`GpuModel`](spaces_core::GpuModel); [`Labels`]) and what is free on it.
 //! - [`Scheduler::place`] / [`Scheduler::place_demand`] → a [`HostId`], or an [`Unschedulable`]
 //!   naming the [`Reason`]: which [`Resource`] (and GPU model) is short, and the nearest host.
-//! - [`Scheduler::release`] gives back exactly what the placement took.
+//! - [`Scheduler::release`] gives back exactly what the placement took; [`Scheduler::place_on`]
+//!   accounts a Space on a host chosen elsewhere.
 //! - [`Scheduler::add_host`], [`Scheduler::drain_host`], [`Scheduler::resume_host`],
 //!   [`Scheduler::remove_host`].
 //! - [`Fleet::packing`]: hosts in use and stranded GPU capacity ([`Packing`]).

@@ -186,6 +186,55 @@ impl<K: Eq + Hash> Scheduler<K> {
         Ok(host)
     }
 
+    /// Accounts `space` on a host chosen by someone else (a pod another scheduler bound, or one
+    /// bound before this scheduler started), taking `demand` there. Unlike
+    /// [`Scheduler::place_demand`] the host may be draining (a cordoned node still runs its
+    /// pods); it must not be removed, must have the GPU model asked for, and is still never
+    /// oversubscribed. Added for the Kubernetes scheduler (`kubernetes::scheduler`).
+    ///
+    /// ```
+    /// use spaces_runtime::scheduler::{Demand, Fleet, HostSpec, Scheduler};
+    /// let mut fleet = Fleet::new();
+    /// let a = fleet.add(HostSpec::cpu(4, 32, 100));
+    /// let b = fleet.add(HostSpec::cpu(4, 32, 100));
+    /// let mut s: Scheduler<u8> = Scheduler::new(fleet);
+    /// s.drain_host(b)?;
+    /// s.place_on(1, b, &Demand::cpu(3, 16, 50))?;
+    /// assert_eq!(s.placement(&1).unwrap().host(), b);
+    /// assert!(s.place_on(2, b, &Demand::cpu(3, 16, 50)).is_err()); // would oversubscribe
+    /// assert_eq!(s.place_demand(2, &Demand::cpu(3, 16, 50))?, a);
+    /// # Ok::<(), spaces_runtime::scheduler::ScheduleError>(())
+    /// ```
+    pub fn place_on(
+        &mut self,
+        space: K,
+        host: HostId,
+        demand: &Demand,
+    ) -> Result<(), ScheduleError> {
+        let vacant = match self.placements.entry(space) {
+            Entry::Occupied(o) => return Err(ScheduleError::AlreadyPlaced { host: o.get().host }),
+            Entry::Vacant(v) => v,
+        };
+        let state = self
+            .fleet
+            .host(host)
+            .map(|h| h.state())
+            .ok_or(ScheduleError::UnknownHost { host })?;
+        let need = demand.resources();
+        let result = if state == HostState::Draining {
+            self.fleet.set_state(host, HostState::Active)?;
+            let r = self.fleet.allocate_parts(host, &need, demand.gpu_model());
+            self.fleet.set_state(host, HostState::Draining)?;
+            r
+        } else {
+            self.fleet.allocate_parts(host, &need, demand.gpu_model())
+        };
+        result?;
+        self.index.refresh(&self.fleet, host);
+        vacant.insert(Placement { host, took: need });
+        Ok(())
+    }
+
     /// Takes `space` off its host and gives back exactly what it took.
     pub fn release(&mut self, space: &K) -> Result<Released<K>, ScheduleError> {
         let (space, placement) = self
