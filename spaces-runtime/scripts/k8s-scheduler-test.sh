@@ -16,6 +16,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 k8s=${SPACES_K8S_DIR:-$repo/shared/k8s}
+[ -f "$k8s/up" ] || k8s=$repo/../shared/k8s
 [ -f "$k8s/up" ] || k8s=/work/shared/k8s
 [ -f "$k8s/up" ] || { echo "k8s-scheduler-test: no shared/k8s (set SPACES_K8S_DIR)" >&2; exit 2; }
 export SPACES_K8S_STATE=${SPACES_K8S_STATE:-/tmp/spaces-k8s-sched-test-$$}
