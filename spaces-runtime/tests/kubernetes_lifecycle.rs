@@ -346,3 +346,94 @@ async fn wake_figures_without_storage() {
     })
     .await;
 }
+
+/// A Space whose Deployments name our scheduler (`KubernetesConfig::scheduler_name`) is placed
+/// by `SpacesScheduler` running beside it: the pod names the scheduler, is bound to the kubelet's
+/// node with a `Scheduled` event from it, and serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_is_placed_by_the_spaces_scheduler() {
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    use kube::api::ListParams;
+    use spaces_runtime::kubernetes::scheduler::{SchedulerConfig, SpacesScheduler};
+
+    let name = format!("spaces-kt{}", std::process::id() % 10_000);
+    let for_config = name.clone();
+    with_kube(
+        "sched",
+        move |c| c.scheduler_name = Some(for_config),
+        |rt, fx| async move {
+            let config = SchedulerConfig::new(name.clone()).in_namespace(&rt.config().namespace);
+            let scheduler = tokio::spawn(SpacesScheduler::new(rt.client().clone(), config).run());
+            let space = space("placed");
+            let dir = tempfile::tempdir().unwrap();
+            let app = fx.serving(dir.path()).unwrap();
+            let built = rt
+                .build(BuildRequest {
+                    space: space.clone(),
+                    revision: spaces_core::Revision::new("5c4ed001").unwrap(),
+                    sdk: Sdk::Docker,
+                    source: dir.path().into(),
+                    app_file: Sdk::Docker.default_app_path(),
+                    no_cache: false,
+                })
+                .await
+                .unwrap();
+            let instance = rt
+                .start(InstanceSpec {
+                    image: built.image.clone(),
+                    env: env_with_secret(&space),
+                    hardware: None,
+                    app_port: app.app_port,
+                    volume: None,
+                })
+                .await
+                .unwrap();
+            first_200(&instance, Duration::from_secs(90)).await;
+            let deployment = deployment_of(&rt, &instance).await;
+            let template = deployment.spec.unwrap().template.spec.unwrap();
+            assert_eq!(template.scheduler_name.as_deref(), Some(name.as_str()));
+            let ns = rt.config().namespace.clone();
+            let pods = Api::<Pod>::namespaced(rt.client().clone(), &ns)
+                .list(&ListParams::default().labels(TEST_LABEL))
+                .await
+                .unwrap();
+            let pod = pods
+                .items
+                .iter()
+                .find(|p| {
+                    p.spec.as_ref().and_then(|s| s.scheduler_name.as_deref()) == Some(name.as_str())
+                })
+                .expect("the Space's pod");
+            let node = std::env::var("SPACES_K8S_NODE").unwrap();
+            assert_eq!(
+                pod.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+                Some(node.as_str())
+            );
+            let pod_name = pod.metadata.name.clone().unwrap();
+            let events = Api::<Event>::namespaced(rt.client().clone(), &ns)
+                .list(&ListParams::default().fields(&format!("involvedObject.name={pod_name}")))
+                .await
+                .unwrap();
+            assert!(
+                events
+                    .items
+                    .iter()
+                    .any(|e| e.reason.as_deref() == Some("Scheduled")
+                        && e.source.as_ref().and_then(|s| s.component.as_deref())
+                            == Some(name.as_str())),
+                "no Scheduled event from {name}: {:?}",
+                events
+                    .items
+                    .iter()
+                    .map(|e| (&e.reason, &e.message))
+                    .collect::<Vec<_>>()
+            );
+            println!("placed by {name} on {node}: {pod_name}");
+            rt.stop(&instance.id).await.unwrap();
+            rt.remove_image(&built.image).await.unwrap();
+            rt.discard_prepared(&space).await.unwrap();
+            scheduler.abort();
+        },
+    )
+    .await;
+}
