@@ -155,9 +155,10 @@ pub async fn build_start_health_logs_stop(
     ensure(!built.log.is_empty(), "the build log is empty")?;
     let env = env_with_canary(&space, app.sdk)?;
     let instance = rt.start(spec(&built.image, &app, env, false)).await?;
+    let state = rt.state(&instance.id).await?;
     ensure(
-        rt.state(&instance.id).await? == InstanceState::Running,
-        "a started instance is not running",
+        state == InstanceState::Running,
+        format!("a started instance is not running: {state:?}"),
     )?;
     wait_healthy(rt, &instance, fx.startup_timeout()).await?;
     let page = body(&instance).await?;

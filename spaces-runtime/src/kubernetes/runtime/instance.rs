@@ -19,6 +19,10 @@ use crate::Error;
 /// Waiting reasons that do not pass by themselves: the instance will not run. (Transient ones,
 /// `ErrImagePull` before its back-off, `CreateContainerError`, `RunContainerError`, are retried
 /// by the kubelet and read as starting.)
+///
+/// Even these can pass on a fresh pod (a Secret created a moment before its pod may not have
+/// reached the kubelet yet: `CreateContainerConfigError`), so a start reads them as the end only
+/// after [`STUCK_GRACE`].
 const STUCK_REASONS: &[&str] = &[
     "ImagePullBackOff",
     "ErrImageNeverPull",
@@ -237,8 +241,13 @@ pub(crate) async fn start(rt: &KubernetesRuntime, spec: InstanceSpec) -> Result<
 
 /// Waits until the Deployment's pod runs its app container (or its container has ended or is
 /// stuck: the state then says so); returns the pod's IP.
+/// How long a start waits out a waiting reason of [`STUCK_REASONS`] before reporting the
+/// instance as exited.
+const STUCK_GRACE: Duration = Duration::from_secs(20);
+
 async fn wait_started(rt: &KubernetesRuntime, deployment: &str) -> Result<IpAddr, Error> {
-    let deadline = tokio::time::Instant::now() + rt.config.start_timeout;
+    let began = tokio::time::Instant::now();
+    let deadline = began + rt.config.start_timeout;
     let selector = format!("{}={deployment}", names::LABEL_DEPLOYMENT);
     let mut last = String::from("no pod yet");
     loop {
@@ -261,6 +270,9 @@ async fn wait_started(rt: &KubernetesRuntime, deployment: &str) -> Result<IpAddr
                 Some(InstanceState::Running) => app_status(pod)
                     .and_then(|s| s.state.as_ref())
                     .is_some_and(|s| s.running.is_some()),
+                // A stuck waiting reason (the only source of an exit without a code): final
+                // once it has lasted.
+                Some(InstanceState::Exited { code: None, .. }) => began.elapsed() >= STUCK_GRACE,
                 Some(_) => true,
                 None => false,
             };

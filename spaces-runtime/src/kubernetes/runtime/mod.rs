@@ -62,7 +62,8 @@
 //!   `lastState.terminated`) the state is [`InstanceState::Exited`] with its exit code and
 //!   `OOMKilled`, even while Kubernetes restarts it (the supervisor decides about restarts).
 //!   An image in pull back-off or a container the kubelet cannot configure (a missing Secret) is
-//!   `Exited { code: None }`. Logs are the
+//!   `Exited { code: None }`; a start waits such a reason out for 20 s first, since a Secret
+//!   created a moment before its pod may not have reached the kubelet yet. Logs are the
 //!   container's (stdout and stderr merged by the kubelet: all reported as stdout), after
 //!   runtime lines derived from the pod's status, never from its environment.
 //! - **Stop** = scale to 0 and wait until the pod is gone
