@@ -1,6 +1,6 @@
 //! [`Proxy`]: the reverse proxy from the front door to a Space's instance.
 //!
-//! - One pool of HTTP/1.1 connections for every instance ([`upstream`]): connections are kept
+//! - One pool of HTTP/1.1 connections for every instance (`upstream`): connections are kept
 //!   alive and reused (per address), `TCP_NODELAY` on, a connect timeout; a connection is driven
 //!   by the task of the request using it (no task of its own), so a proxied request is handled
 //!   by the caller's connection task alone, without crossing worker threads.

@@ -35,7 +35,7 @@
 //!
 //! # The loop
 //!
-//! One task owns the state ([`state`]) and reads three things: node and pod watches (with
+//! One task owns the state (`state`) and reads three things: node and pod watches (with
 //! relists reconciled: what a relist no longer shows is forgotten) and the outcomes of
 //! bindings. Placement starts once both initial lists are complete. Each pending pod is placed at
 //! once in memory (its requests taken, so the next pod sees them) and bound by a detached task,
