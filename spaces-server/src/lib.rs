@@ -43,6 +43,7 @@
 mod app;
 mod auth;
 mod build;
+mod connections;
 pub mod dashboard;
 mod db;
 mod error;
@@ -62,6 +63,7 @@ mod xet;
 
 pub use app::App;
 pub use auth::Caller;
+pub use connections::per_core::CoreListeners;
 pub use db::{Db, DB_FILE};
 pub use error::{ApiError, Error, INVALID_CREDENTIALS};
 pub use frontdoor::{FrontDoor, FrontDoorConfig};

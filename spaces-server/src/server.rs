@@ -10,6 +10,7 @@ use spaces_runtime::supervisor::Supervisor;
 use spaces_runtime::{LocalRuntime, Runtime, SdkRouter};
 
 use crate::app::{App, Inner};
+use crate::connections::per_core::CoreListeners;
 use crate::db::Db;
 use crate::error::Error;
 use crate::limits::{Limits, RateLimiter};
@@ -302,33 +303,72 @@ impl Server {
 
     /// Serves on `listener` until `signal` completes, then stops accepting, lets requests in
     /// flight finish and shuts the supervisor down (every instance stopped, marked so that the
-    /// next start finds it asleep).
+    /// next start finds it asleep). Connections are served on the caller's runtime; requests
+    /// for a Space's host go straight to the front door, the rest to [`Server::router`].
     pub async fn serve(
         mut self,
         listener: tokio::net::TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        use axum::serve::ListenerExt;
-        let router = self.router();
-        // TCP_NODELAY on every accepted connection: without it, a response's last segment can
-        // wait for the client's delayed ACK (40 ms on Linux), which a proxy would pay per request.
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let entry = self.entry(None);
+        let accepting = tokio::spawn(crate::connections::accept_loop(
             listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(signal)
-        .await
-        .map_err(|source| Error::Io {
+            Arc::new(entry),
+            stop_rx,
+        ));
+        signal.await;
+        stop_tx.send_replace(true);
+        let served = accepting.await.map_err(|e| Error::Io {
             context: "serving HTTP".into(),
-            source,
+            source: std::io::Error::other(e.to_string()),
         });
         self.shutdown().await?;
         served
+    }
+
+    /// Serves on [`CoreListeners`] until `signal` completes, as [`Server::serve`] does, with
+    /// one connection thread per listener, each running a runtime of its own: a connection and
+    /// the requests on it (a Space's traffic, proxied on the thread's own upstream connections)
+    /// never leave their thread, as in nginx's workers. API requests run on the caller's
+    /// runtime (a multi-thread one), and so does whatever they start.
+    ///
+    /// ```no_run
+    /// # async fn run(server: spaces_server::Server) -> Result<(), spaces_server::Error> {
+    /// use spaces_server::CoreListeners;
+    /// let listeners = CoreListeners::bind("127.0.0.1:8080".parse().unwrap(), 0)?;
+    /// println!("listening on http://{}", listeners.local_addr());
+    /// server.serve_per_core(listeners, async { let _ = tokio::signal::ctrl_c().await; }).await
+    /// # }
+    /// ```
+    pub async fn serve_per_core(
+        mut self,
+        listeners: CoreListeners,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let main = tokio::runtime::Handle::current();
+        let served = crate::connections::per_core::serve(
+            listeners,
+            || self.entry(Some(main.clone())),
+            signal,
+        )
+        .await;
+        self.shutdown().await?;
+        served
+    }
+
+    /// The first stop of every request: the front door (its own proxy) and the API.
+    fn entry(&self, api_runtime: Option<tokio::runtime::Handle>) -> crate::connections::Entry {
+        let config = &self.app.front.config;
+        crate::connections::Entry::new(
+            self.app
+                .spaces_domain
+                .clone()
+                .map(|d| crate::frontdoor::FrontDoor::new(self.app.clone(), d)),
+            self.router(),
+            api_runtime,
+            crate::frontdoor::proxy::Proxy::new(config.connect_timeout, config.upstream_timeout),
+        )
     }
 
     /// Stops the ticker and shuts the supervisor down, recording the Spaces that served so that

@@ -341,6 +341,15 @@ impl Supervisor {
         self.owner_event(id, Event::Delete).await.map(|_| ())
     }
 
+    /// The address the Space's app answers on while it serves (`None` in other stages): one
+    /// lock and no allocation, for a proxy that asks on every request ([`Supervisor::status`]
+    /// copies the whole status).
+    pub fn serving_address(&self, id: &SpaceId) -> Result<Option<SocketAddr>, Error> {
+        let slot = self.slot(id)?;
+        let m = slot.lock();
+        Ok(serving(&m))
+    }
+
     /// The Space's status.
     pub fn status(&self, id: &SpaceId) -> Result<SpaceStatus, Error> {
         let slot = self.slot(id)?;

@@ -154,21 +154,26 @@ impl FrontDoor {
 
     /// Serves a request sent to a Space's host (404 page for a host that is no Space's).
     pub async fn handle(&self, req: Request) -> Response<Body> {
-        let host = req
+        self.handle_with(req, &self.app.front.proxy).await
+    }
+
+    /// [`FrontDoor::handle`] through `proxy`'s connections: a server that serves connections
+    /// on several runtimes gives each its own proxy, so that an upstream connection is only
+    /// ever polled on the runtime whose I/O driver it is registered with.
+    pub async fn handle_with(&self, req: Request, proxy: &Proxy) -> Response<Body> {
+        let id = req
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let Some(id) = self.subdomain_of(&host).and_then(|s| self.space_of(s)) else {
+            .and_then(|h| self.subdomain_of(h))
+            .and_then(|s| self.space_of(s));
+        let Some(id) = id else {
             return pages::not_found();
         };
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".to_owned());
-        serve_space(&self.app, &id, None, req, &path, Mode::Host).await
+        // `PathAndQuery` is a cheap clone (shared bytes).
+        let path = req.uri().path_and_query().cloned();
+        let path = path.as_ref().map_or("/", |p| p.as_str());
+        serve_space(&self.app, proxy, &id, None, req, path, Mode::Host).await
     }
 
     /// A router that serves everything as Space traffic (mount it on a listener of its own).
@@ -294,10 +299,11 @@ async fn caller_of(app: &App, headers: &mut HeaderMap) -> Option<Principal> {
     principal
 }
 
-/// Serves a request to a Space: access, wake, proxy, or a page. `known`: the caller when the
+/// Serves a request to a Space through `proxy`: access, wake, proxy, or a page. `known`: the caller when the
 /// API already read it (the path route); `path`: the path and query the app gets.
 pub(crate) async fn serve_space(
     app: &App,
+    proxy: &Proxy,
     id: &SpaceId,
     known: Option<Principal>,
     mut req: Request,
@@ -343,12 +349,7 @@ pub(crate) async fn serve_space(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let host = req.headers().get(header::HOST).cloned();
-    match app
-        .front
-        .proxy
-        .forward(address, path, req, peer, host)
-        .await
-    {
+    match proxy.forward(address, path, req, peer, host).await {
         Ok(r) => r,
         Err(ProxyError::TimedOut) => pages::bad_gateway(id, true),
         Err(ProxyError::Unreachable { reason }) => {

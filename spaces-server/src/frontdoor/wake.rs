@@ -64,6 +64,9 @@ pub struct Waker {
     wakes: AtomicU64,
     max_waiting: usize,
     wake_timeout: Duration,
+    /// The runtime wakes run on: the one the waker was made on, so that an instance started by
+    /// a request served on another (a per-core connection runtime) lives on it.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl Waker {
@@ -76,6 +79,7 @@ impl Waker {
             wakes: AtomicU64::new(0),
             max_waiting,
             wake_timeout,
+            runtime: tokio::runtime::Handle::try_current().ok(),
         }
     }
 
@@ -92,6 +96,10 @@ impl Waker {
         id: &SpaceId,
         hold: Option<Duration>,
     ) -> Result<Route, WakeError> {
+        if let Some(address) = self.sup.serving_address(id).map_err(|_| WakeError::Gone)? {
+            self.visit_if_due(id).await;
+            return Ok(Route::Serving(address));
+        }
         let status = self.sup.status(id).map_err(|_| WakeError::Gone)?;
         if let Some(address) = status.address {
             self.visit_if_due(id).await;
@@ -155,7 +163,7 @@ impl Waker {
                     self.wakes.fetch_add(1, Ordering::Relaxed);
                 }
                 let (me, id2, p2) = (Arc::clone(self), id.clone(), Arc::clone(&p));
-                tokio::spawn(async move {
+                let wake = async move {
                     let outcome = me
                         .sup
                         .visit(&id2)
@@ -171,7 +179,11 @@ impl Waker {
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .insert(id2, Instant::now());
-                });
+                };
+                match &self.runtime {
+                    Some(runtime) => drop(runtime.spawn(wake)),
+                    None => drop(tokio::spawn(wake)),
+                }
                 p
             }
         };

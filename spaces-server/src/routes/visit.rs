@@ -95,7 +95,15 @@ async fn forward(
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
     let target = format!("/{path}{query}");
-    Ok(serve_space(&app, &id, caller.0, req, &target, Mode::Path)
-        .await
-        .into_response())
+    Ok(serve_space(
+        &app,
+        &app.front.proxy,
+        &id,
+        caller.0,
+        req,
+        &target,
+        Mode::Path,
+    )
+    .await
+    .into_response())
 }
