@@ -54,12 +54,12 @@ async fn static_space_sleeps_wakes_and_hides_when_private() {
 
     // Asleep: the first request wakes it and answers with the app's content.
     d.sleep("alice/site").await;
-    let wakes = d.server.front_door(DOMAIN).wakes();
+    let wakes = d.front.wakes();
     let r = d.space(Method::GET, &host, "/").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), page);
     assert_eq!(d.stage("alice/site"), Stage::Running);
-    assert_eq!(d.server.front_door(DOMAIN).wakes(), wakes + 1);
+    assert_eq!(d.front.wakes(), wakes + 1);
 
     // A browser hitting a sleeping Space gets the self-reloading "waking up" page.
     d.sleep("alice/site").await;
@@ -122,10 +122,10 @@ async fn static_space_sleeps_wakes_and_hides_when_private() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn colliding_space_ids_get_distinct_hosts() {
     let d = start(false, FrontDoorConfig::default()).await;
-    d.server.db().add_user("alice-my", &[]).unwrap();
+    d.app.db.add_user("alice-my", &[]).unwrap();
     let alice_my = d
-        .server
-        .db()
+        .app
+        .db
         .create_token("alice-my", spaces_server::Role::Write)
         .unwrap();
     d.create(json!({"name": "my-app", "type": "space", "sdk": "static",
@@ -201,7 +201,7 @@ async fn python_space_wakes_once_for_50_requests_proxies_websocket_and_sse_and_p
     // Asleep: 50 concurrent first requests, one wake, all 200 with the app's content.
     d.sleep("alice/app").await;
     let before = std::fs::read_to_string(&starts).unwrap().lines().count();
-    let wakes = d.server.front_door(DOMAIN).wakes();
+    let wakes = d.front.wakes();
     let mut all = Vec::new();
     for _ in 0..50 {
         let req = d.space(Method::GET, &host, "/");
@@ -214,7 +214,7 @@ async fn python_space_wakes_once_for_50_requests_proxies_websocket_and_sse_and_p
         let (status, text) = h.await.unwrap();
         assert_eq!((status, text.as_str()), (200, body));
     }
-    assert_eq!(d.server.front_door(DOMAIN).wakes(), wakes + 1, "wakes");
+    assert_eq!(d.front.wakes(), wakes + 1, "wakes");
     let after = std::fs::read_to_string(&starts).unwrap().lines().count();
     assert_eq!(
         after,

@@ -12,7 +12,9 @@
 //!
 //! Shutdown: when the stop signal comes, the listener is closed, every connection is told to
 //! finish the request in flight and close (idle keep-alive connections close at once), and the
-//! loop returns once all have closed. Upgraded connections (WebSocket) are not waited for.
+//! loop returns once all have closed, or after [`SHUTDOWN_GRACE`] (a followed log stream only
+//! ends when its instance stops, which the server does after this). Upgraded connections
+//! (WebSocket) are not waited for.
 //!
 //! [`Server::serve`]: crate::Server::serve
 //! [`Server::serve_per_core`]: crate::Server::serve_per_core
@@ -35,6 +37,9 @@ use tower::ServiceExt;
 
 use crate::frontdoor::proxy::Proxy;
 use crate::frontdoor::FrontDoor;
+
+/// How long a stopping server waits for the requests in flight.
+pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Where a request goes: the front door (Space hosts) or the API.
 pub(crate) struct Entry {
@@ -95,7 +100,8 @@ impl Entry {
 }
 
 /// Accepts connections on `listener` and serves them until `stop` turns true; then closes the
-/// listener, lets every connection finish its request in flight and returns once they closed.
+/// listener, lets every connection finish its request in flight and returns once they closed
+/// (or after [`SHUTDOWN_GRACE`]).
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     entry: Arc<Entry>,
@@ -122,7 +128,7 @@ pub(crate) async fn accept_loop(
     }
     drop(listener);
     drop(closed_rx);
-    closed_tx.closed().await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, closed_tx.closed()).await;
 }
 
 /// The next connection (`TCP_NODELAY` on); `None` when accepting failed for this once.

@@ -219,7 +219,7 @@ fn run_thread(
 }
 
 /// Serves the connections handed to this thread until `stop`; then lets each finish its
-/// request in flight and returns once all have closed.
+/// request in flight and returns once all have closed (or after the grace period).
 async fn serve_handed(
     mut handed: mpsc::UnboundedReceiver<Handed>,
     open: Arc<AtomicUsize>,
@@ -251,5 +251,5 @@ async fn serve_handed(
         }
     }
     drop(closed_rx);
-    closed_tx.closed().await;
+    let _ = tokio::time::timeout(super::SHUTDOWN_GRACE, closed_tx.closed()).await;
 }

@@ -1,6 +1,7 @@
 //! Shared set-up of the front door tests: a real server (local runtime, optionally Docker) on a
-//! real listener under the domain `spaces.test`, with a manual clock so a test can put a Space
-//! to sleep; requests reach a Space's host through the `Host` header.
+//! real listener under the domain `spaces.test`, served as the binary serves it (one connection
+//! thread per core, `Server::serve_per_core`), with a manual clock so a test can put a Space to
+//! sleep; requests reach a Space's host through the `Host` header.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -10,13 +11,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use spaces_core::{ManualClock, SpaceId, Stage};
-use spaces_server::{FrontDoorConfig, Limits, Role, Server, ServerBuilder};
+use spaces_server::{App, CoreListeners, FrontDoor, FrontDoorConfig, Limits, Role, ServerBuilder};
 
 pub const DOMAIN: &str = "spaces.test";
 
 /// A served server and its users' tokens.
 pub struct Door {
-    pub server: Server,
+    /// The served server's state (its supervisor, its tables).
+    pub app: App,
+    /// Its front door (wake counts).
+    pub front: FrontDoor,
     pub addr: SocketAddr,
     pub clock: Arc<ManualClock>,
     pub dir: tempfile::TempDir,
@@ -24,7 +28,8 @@ pub struct Door {
     pub bob: String,
     pub domain: String,
     pub http: reqwest::Client,
-    serving: tokio::task::JoinHandle<()>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    serving: tokio::task::JoinHandle<Result<(), spaces_server::Error>>,
 }
 
 pub async fn start(docker: bool, config: FrontDoorConfig) -> Door {
@@ -52,21 +57,17 @@ pub async fn start_on(domain: &str, docker: bool, config: FrontDoorConfig) -> Do
     server.db().add_user("bob", &[]).unwrap();
     let alice = server.db().create_token("alice", Role::Write).unwrap();
     let bob = server.db().create_token("bob", Role::Write).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = server.router();
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let serving = tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await;
-    });
+    let listeners = CoreListeners::bind("127.0.0.1:0".parse().unwrap(), 2).unwrap();
+    let addr = listeners.local_addr();
+    let app = server.app().clone();
+    let front = server.front_door(domain);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.serve_per_core(listeners, async move {
+        let _ = stopped.await;
+    }));
     Door {
-        server,
+        app,
+        front,
         addr,
         clock,
         dir,
@@ -77,6 +78,7 @@ pub async fn start_on(domain: &str, docker: bool, config: FrontDoorConfig) -> Do
             .pool_max_idle_per_host(64)
             .build()
             .unwrap(),
+        stop: Some(stop),
         serving,
     }
 }
@@ -137,7 +139,7 @@ impl Door {
 
     pub fn stage(&self, id: &str) -> Stage {
         let id: SpaceId = id.parse().unwrap();
-        self.server.supervisor().status(&id).unwrap().stage
+        self.app.sup.status(&id).unwrap().stage
     }
 
     pub async fn wait_stage(&self, id: &str, want: Stage, secs: u64) {
@@ -163,10 +165,16 @@ impl Door {
         self.wait_stage(id, Stage::Sleeping, 30).await;
     }
 
-    /// Stops every instance (the supervisor's shutdown) and the listener.
+    /// Stops serving: the listener and the connections, then every instance (the server's
+    /// shutdown).
     pub async fn stop(mut self) {
-        self.serving.abort();
-        self.server.shutdown().await.unwrap();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = tokio::time::timeout(Duration::from_secs(60), &mut self.serving)
+            .await
+            .expect("the server stops within a minute");
+        served.unwrap().unwrap();
     }
 }
 
