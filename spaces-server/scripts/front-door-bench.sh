@@ -7,6 +7,8 @@
 #     instances (FRONT_DOOR_UPSTREAMS): "in-process", a static Space (served inside the server's
 #     process, so the front door shares its threads with it), and "out-of-process", a Python
 #     Space whose app execs nginx (one worker) serving the same page (proxy against proxy).
+#     Both proxies pin their workers to a CPU each: the server's connection threads by default,
+#     nginx with `worker_cpu_affinity auto` (NGINX_CPU_AFFINITY; empty: unpinned).
 #  2. The first request to a sleeping Space through the front door against starting the same app
 #     directly (static, Python, Docker): median and p90 over FRONT_DOOR_ROUNDS (20) rounds (the
 #     ignored test `front_door_bench`, in release).
@@ -18,6 +20,7 @@
 #
 # Environment: SPACES_SERVER_BIN (skip the build), WRK_ARGS (default "-t2 -c64 -d10s"),
 # FRONT_DOOR_REPEAT (3), FRONT_DOOR_UPSTREAMS ("in-process out-of-process"), NGINX_WORKERS (auto),
+# NGINX_CPU_AFFINITY (auto), FRONT_DOOR_VERBOSE=1 (wrk's latency distribution),
 # FRONT_DOOR_ROUNDS (20), FRONT_DOOR_WS (10000; 0 skips part 3), FRONT_DOOR_PARTS ("1 2 3"),
 # FRONT_DOOR_KEEP_TMP=1. Not a test: it prints figures and exits 0 unless something fails to run.
 set -euo pipefail
@@ -139,6 +142,9 @@ bench() {
   printf '%-34s %9s req/s  p99 %7s ms  CPU/req: proxy %6s us, with instance %6s us  %s\n' \
     "$name" "$RPS" "$P99" "$PROXY_US" "$CPU_US" "$errors"
   if [ -n "$errors" ]; then echo "$out"; fi
+  if [ "${FRONT_DOOR_VERBOSE:-0}" = 1 ]; then
+    grep -E '^ +(Latency|Req/Sec)|^ +(50|75|90|99)%' <<<"$out" | tr -s ' ' | paste -sd' '
+  fi
 }
 
 if [[ " $PARTS " == *" 1 "* || " $PARTS " == *" 3 "* ]]; then
@@ -153,6 +159,7 @@ start_nginx() {
   cat >"$TMP/nginx/nginx.conf" <<CONF
 daemon off;
 worker_processes ${NGINX_WORKERS:-auto};
+$([ -n "${NGINX_CPU_AFFINITY-auto}" ] && echo "worker_cpu_affinity ${NGINX_CPU_AFFINITY-auto};")
 pid $TMP/nginx/nginx.pid;
 error_log $TMP/nginx/error.log;
 events { worker_connections 4096; }

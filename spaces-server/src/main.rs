@@ -90,6 +90,10 @@ struct Serve {
     /// API requests run on the main runtime. 0: one per core.
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Leaves the connection threads unpinned (by default each is pinned to a CPU of its own
+    /// when there are no more threads than CPUs, as nginx's `worker_cpu_affinity auto`).
+    #[arg(long)]
+    no_pin: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -209,7 +213,7 @@ async fn serve(args: Serve) -> Result<(), Error> {
     }
     builder = builder.spaces_domain(args.domain);
     let server = builder.build().await?;
-    let listeners = CoreListeners::bind(args.listen, args.threads)?;
+    let listeners = CoreListeners::bind(args.listen, args.threads)?.pinned(!args.no_pin);
     println!("listening on http://{}", listeners.local_addr());
     let _ = std::io::stdout().flush();
     server.serve_per_core(listeners, shutdown_signal()).await?;

@@ -35,7 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::frontdoor::proxy::Proxy;
+use crate::frontdoor::proxy::{Peer, Proxy};
 use crate::frontdoor::FrontDoor;
 
 /// How long a stopping server waits for the requests in flight.
@@ -66,9 +66,10 @@ impl Entry {
         }
     }
 
-    async fn serve(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    async fn serve(&self, req: Request<Incoming>, peer: SocketAddr, from: &Peer) -> Response<Body> {
         let mut req = req.map(Body::new);
         req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(from.clone());
         if let Some(door) = &self.door {
             let for_space = req
                 .headers()
@@ -161,9 +162,11 @@ async fn serve_connection<H: Send + 'static>(
     mut stop: watch::Receiver<bool>,
     hold: H,
 ) {
+    let from = Peer::new(peer.ip());
     let service = hyper::service::service_fn(move |req| {
         let entry = Arc::clone(&entry);
-        async move { Ok::<_, Infallible>(entry.serve(req, peer).await) }
+        let from = from.clone();
+        async move { Ok::<_, Infallible>(entry.serve(req, peer, &from).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(stream), service)

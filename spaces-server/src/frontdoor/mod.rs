@@ -23,7 +23,7 @@ pub mod pages;
 pub mod proxy;
 pub mod wake;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ use crate::identity::Principal;
 use crate::App;
 
 use self::hosts::HostTable;
-use self::proxy::{Proxy, ProxyError};
+use self::proxy::{Peer, Proxy, ProxyError};
 use self::wake::{Route, WakeError, Waker};
 
 /// The cookie the dashboard's login sets (the token; `HttpOnly`).
@@ -344,12 +344,14 @@ pub(crate) async fn serve_space(
             return not_serving_page(app, &status, member);
         }
     };
-    let peer: Option<IpAddr> = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    // The connection's (`connections`), or made from the caller's address.
+    let peer: Option<Peer> = req.extensions().get::<Peer>().cloned().or_else(|| {
+        req.extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| Peer::new(c.0.ip()))
+    });
     let host = req.headers().get(header::HOST).cloned();
-    match proxy.forward(address, path, req, peer, host).await {
+    match proxy.forward(address, path, req, peer.as_ref(), host).await {
         Ok(r) => r,
         Err(ProxyError::TimedOut) => pages::bad_gateway(id, true),
         Err(ProxyError::Unreachable { reason }) => {

@@ -40,6 +40,26 @@ const HOP_BY_HOP: [HeaderName; 8] = [
     header::UPGRADE,
 ];
 
+/// The caller's address, and its text as a header value (made once per connection by the
+/// server's connections, so that `X-Forwarded-For` costs no formatting per request).
+#[derive(Clone, Debug)]
+pub struct Peer {
+    /// The caller's address.
+    pub ip: IpAddr,
+    /// `ip` as a header value.
+    pub value: HeaderValue,
+}
+
+impl Peer {
+    /// The peer `ip`.
+    pub fn new(ip: IpAddr) -> Self {
+        // An IP address's text is always a valid header value.
+        let value = HeaderValue::from_str(&ip.to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Self { ip, value }
+    }
+}
+
 /// Why a request could not be forwarded.
 #[derive(Debug)]
 pub enum ProxyError {
@@ -80,7 +100,7 @@ impl Proxy {
         address: SocketAddr,
         path_and_query: &str,
         mut req: Request<Body>,
-        peer: Option<IpAddr>,
+        peer: Option<&Peer>,
         host: Option<HeaderValue>,
     ) -> Result<Response<Body>, ProxyError> {
         let upgrade = wants_upgrade(req.headers());
@@ -175,6 +195,11 @@ pub fn wants_upgrade(headers: &HeaderMap) -> bool {
 
 /// Removes the hop-by-hop headers and those the `Connection` header names.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages carry none but `Connection`, if that: one pass over the names tells, where
+    // removing each of them would hash and look up every one (this runs twice per request).
+    if !headers.keys().any(|k| HOP_BY_HOP.contains(k)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -187,16 +212,16 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-fn forwarded(headers: &mut HeaderMap, peer: Option<IpAddr>, host: Option<HeaderValue>) {
+fn forwarded(headers: &mut HeaderMap, peer: Option<&Peer>, host: Option<HeaderValue>) {
     static XFF: HeaderName = HeaderName::from_static("x-forwarded-for");
     static XFP: HeaderName = HeaderName::from_static("x-forwarded-proto");
     static XFH: HeaderName = HeaderName::from_static("x-forwarded-host");
-    if let Some(ip) = peer {
+    if let Some(peer) = peer {
         let value = match headers.get(&XFF).and_then(|v| v.to_str().ok()) {
-            Some(before) => format!("{before}, {ip}"),
-            None => ip.to_string(),
+            Some(before) => HeaderValue::from_str(&format!("{before}, {}", peer.ip)).ok(),
+            None => Some(peer.value.clone()),
         };
-        if let Ok(v) = HeaderValue::from_str(&value) {
+        if let Some(v) = value {
             headers.insert(XFF.clone(), v);
         }
     }
@@ -246,7 +271,7 @@ mod tests {
         h.insert("x-forwarded-for", "10.0.0.1".parse().unwrap());
         forwarded(
             &mut h,
-            Some("127.0.0.1".parse().unwrap()),
+            Some(&Peer::new("127.0.0.1".parse().unwrap())),
             Some(HeaderValue::from_static("alice-demo.localhost")),
         );
         assert_eq!(h["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
