@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! spaces-server serve --data DIR [--listen ADDR] [--docker] [--catalog FILE] [--domain D]
+//!                      [--threads N] [--no-pin]
 //! spaces-server users add --data DIR NAME [--org ORG]...
 //! spaces-server tokens create --data DIR NAME [--read-only]
 //! spaces-server seed --data DIR --owner NAME --count N     # benchmark aid
@@ -85,9 +86,9 @@ struct Serve {
     /// `domains` field reports each Space's host under it.
     #[arg(long, alias = "spaces-domain", default_value = "localhost")]
     domain: String,
-    /// Connection threads: each accepts connections on a socket of its own (`SO_REUSEPORT`)
-    /// and serves them, Space traffic included, on a runtime of its own, as nginx's workers do;
-    /// API requests run on the main runtime. 0: one per core.
+    /// Connection threads: each serves the connections handed to it (to the thread with the
+    /// fewest), Space traffic included, on a runtime of its own, as nginx's workers do; API
+    /// requests run on the main runtime. 0: one per core.
     #[arg(long, default_value_t = 0)]
     threads: usize,
     /// Leaves the connection threads unpinned (by default each is pinned to a CPU of its own
